@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: MIT
+# Finds ai_core's dependencies. Nothing is vendored and nothing is downloaded.
+#   Torch   (public)  CMAKE_PREFIX_PATH, else the active python3's torch package.
+#   spdlog  (private) the compiled core's logging, kept out of every TU that sees torch's headers.
+#   fmt     (private) through spdlog.
+include_guard(GLOBAL)
+include(AiCoreTorch)
+
+ai_core_find_torch()
+if(NOT AI_CORE_IS_TOP_LEVEL)
+  # Under add_subdirectory(), targets imported here would be visible only in this directory, yet
+  # ai_core::ai_core hands torch (and the CUDA targets it links) to the parent project: make them
+  # global so the consumer's link line resolves.
+  get_directory_property(_ai_core_imported IMPORTED_TARGETS)
+  foreach(_t IN LISTS _ai_core_imported)
+    get_target_property(_global ${_t} IMPORTED_GLOBAL)
+    if(NOT _global)
+      set_target_properties(${_t} PROPERTIES IMPORTED_GLOBAL TRUE)
+    endif()
+  endforeach()
+endif()
+find_package(spdlog CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)

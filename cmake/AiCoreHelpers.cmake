@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: MIT
+# One-line helpers for ai_core's own targets:
+#   ai_core_configure_target(target)   warnings (-Wall -Wextra -Wpedantic [-Werror]) and C++20 for
+#                                      the CUDA sources of one of ai_core's own targets
+#   ai_core_add_test(name SOURCES ... [CUDA] [LABELS ...] [LIBS ...] [CXX_STANDARD 20|23]
+#                    [NO_MAIN] [ENV VAR=value ...])
+#   ai_core_add_benchmark(name SOURCES ... [CUDA] [LIBS ...])
+include_guard(GLOBAL)
+
+function(ai_core_configure_target target)
+  set_target_properties(${target} PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON)
+  set(_cxx_warnings -Wall -Wextra -Wpedantic)
+  if(AI_CORE_WERROR)
+    list(APPEND _cxx_warnings -Werror)
+  endif()
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${_cxx_warnings}>)
+  if(AI_CORE_WITH_CUDA)
+    # Host-compiler warnings for .cu files; -Wpedantic is left out: nvcc's generated host code
+    # (the `#line` stubs of kernels) trips it.
+    set(_cu_warnings -Xcompiler=-Wall,-Wextra)
+    if(AI_CORE_WERROR)
+      list(APPEND _cu_warnings -Werror=all-warnings)
+    endif()
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${_cu_warnings}>)
+  endif()
+endfunction()
+
+function(ai_core_add_test name)
+  cmake_parse_arguments(ARG "CUDA;NO_MAIN" "CXX_STANDARD" "SOURCES;LABELS;LIBS;ENV" ${ARGN})
+  if(ARG_CUDA AND NOT AI_CORE_WITH_CUDA)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  set(_main GTest::gmock_main)
+  if(ARG_NO_MAIN)
+    set(_main GTest::gmock)
+  endif()
+  target_link_libraries(${name} PRIVATE ai_core::ai_core ai_core::testing ${_main} ${ARG_LIBS})
+  if(ARG_CXX_STANDARD)
+    set_target_properties(${name} PROPERTIES CXX_STANDARD ${ARG_CXX_STANDARD}
+                                             CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
+  endif()
+  ai_core_configure_target(${name})
+  add_test(NAME ${name} COMMAND ${name})
+  set(_labels ${ARG_LABELS})
+  if(ARG_CUDA)
+    list(APPEND _labels cuda)
+  endif()
+  if(_labels)
+    set_tests_properties(${name} PROPERTIES LABELS "${_labels}")
+  endif()
+  if(ARG_ENV)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${ARG_ENV}")
+  endif()
+  if(ARG_CUDA)
+    # Every test of a CUDA binary needs a GPU: without one they GTEST_SKIP with a message, and
+    # CTest reports the binary as skipped rather than passed.
+    set_tests_properties(${name} PROPERTIES SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
+  endif()
+endfunction()
+
+function(ai_core_add_benchmark name)
+  cmake_parse_arguments(ARG "CUDA" "" "SOURCES;LIBS" ${ARGN})
+  if(ARG_CUDA AND NOT AI_CORE_WITH_CUDA)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ai_core::ai_core benchmark::benchmark ${ARG_LIBS})
+  ai_core_configure_target(${name})
+endfunction()

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: MIT
+# Options of the ai_core build. Tests, benchmarks, examples and the tool default to ON only when
+# ai_core is the top-level project, so `add_subdirectory(ai-core)` builds just the library.
+include_guard(GLOBAL)
+include(CheckLanguage)
+
+string(COMPARE EQUAL "${CMAKE_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}" AI_CORE_IS_TOP_LEVEL)
+
+option(AI_CORE_BUILD_TESTS "Build the ai_core tests" ${AI_CORE_IS_TOP_LEVEL})
+option(AI_CORE_BUILD_BENCHMARKS "Build the ai_core benchmarks" ${AI_CORE_IS_TOP_LEVEL})
+option(AI_CORE_BUILD_EXAMPLES "Build the ai_core examples" ${AI_CORE_IS_TOP_LEVEL})
+option(AI_CORE_BUILD_TOOLS "Build the ai-core command-line tool" ${AI_CORE_IS_TOP_LEVEL})
+option(AI_CORE_INSTALL "Generate the install rules" ON)
+option(AI_CORE_WERROR "Treat warnings as errors in ai_core's own code" ${AI_CORE_IS_TOP_LEVEL})
+option(AI_CORE_BUILD_SHARED "Build ai_core as a shared library (one copy of its global state)" ON)
+
+# CUDA: on by default when a CUDA compiler is found.
+if(NOT DEFINED AI_CORE_WITH_CUDA)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(_ai_core_cuda_default ON)
+  else()
+    set(_ai_core_cuda_default OFF)
+  endif()
+endif()
+option(AI_CORE_WITH_CUDA "Compile ai_core's CUDA paths (needs nvcc and a CUDA build of libtorch)"
+       ${_ai_core_cuda_default})
+if(AI_CORE_WITH_CUDA)
+  enable_language(CUDA)
+  # CUDA translation units are C++20 (nvcc 13 has no C++23). CMake before 3.26 does not know
+  # nvcc's C++20 flag; teach it, so CUDA_STANDARD 20 works with CMake 3.24 and 3.25.
+  # The standard is set per target (ai_core_configure_target), not through CMAKE_CUDA_STANDARD,
+  # which would leak into torch's architecture-detection try_run.
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
+endif()
+message(STATUS "ai_core: AI_CORE_WITH_CUDA=${AI_CORE_WITH_CUDA}")

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+// ai_core/ai_core.hpp: the umbrella header, for convenience. It includes every public module
+// header; the library's own code includes the specific headers it needs.
+#pragma once
+
+#include <ai_core/log.hpp>
+#include <ai_core/version.hpp>

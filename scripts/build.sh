@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Sets up (scripts/setup.sh), configures once and builds incrementally into build/ (or $BUILD_DIR).
+# Extra arguments go to the CMake configure step on the first configure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"$(pwd)/scripts/setup.sh"
+BUILD_DIR=${BUILD_DIR:-build}
+# nvcc targets the H100/H200 (sm_90) unless told otherwise; without it, torch's CMake compiles for
+# every architecture it knows on a machine with no GPU to detect.
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} "$@"
+fi
+cmake --build "$BUILD_DIR" --parallel "${JOBS:-$(nproc)}"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs what building ai_core needs on a fresh Debian 12 machine, and nothing when it is there:
+#   Debian packages: cmake, ninja, g++, spdlog, fmt, GoogleTest, Google Benchmark, CLI11, clang
+#   PyPI: torch==2.11.0 (CUDA 13.0 build), lean: its CUDA libraries come from the machine's CUDA
+#         13.0 toolkit; only the three libraries the toolkit lacks are installed from PyPI.
+# Idempotent and quiet when nothing is missing (about a second).
+set -euo pipefail
+
+TORCH_VERSION=2.11.0
+APT_PACKAGES=(cmake ninja-build g++ python3 python3-pip libspdlog-dev libfmt-dev libgtest-dev
+              libgmock-dev libbenchmark-dev libcli11-dev clang libclang-rt-14-dev)
+# The libraries libtorch_cuda links that the CUDA 13.0 toolkit does not provide (found with ldd).
+LEAN_TORCH_WHEELS=(nvidia-cusparselt-cu13==0.8.0 nvidia-nvshmem-cu13==3.4.5 'nvidia-cufile==1.15.1.6.*')
+
+log() { echo "[setup] $*" >&2; }
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+torch_dir() {
+  "$PY" - <<'PY'
+import importlib.util, os
+s = importlib.util.find_spec("torch")
+print(os.path.dirname(s.origin) if s else "")
+PY
+}
+installed_version() {
+  "$PY" -c "import importlib.metadata as m; print(m.version('torch'))" 2>/dev/null || true
+}
+pip_install() {
+  "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "$@"
+}
+
+if [[ "$(installed_version)" != "${TORCH_VERSION}"* ]]; then
+  log "installing torch==${TORCH_VERSION} (lean: no bundled CUDA libraries)"
+  pip_install --no-deps "torch==${TORCH_VERSION}"
+fi
+
+# Lean check: every library libtorch links must resolve. The driver (libcuda.so.1) is absent on a
+# machine without a GPU and is only loaded at run time, so it is not counted.
+tdir=$(torch_dir)
+unresolved() {
+  for f in "$tdir"/lib/libtorch_cuda.so "$tdir"/lib/libtorch.so "$tdir"/lib/libc10_cuda.so; do
+    [ -e "$f" ] && ldd "$f" | grep "not found" | grep -v "libcuda.so.1" || true
+  done
+}
+if [ -n "$(unresolved)" ]; then
+  log "installing the CUDA libraries the toolkit lacks: ${LEAN_TORCH_WHEELS[*]}"
+  pip_install --no-deps "${LEAN_TORCH_WHEELS[@]}"
+fi
+if [ -n "$(unresolved)" ]; then
+  log "lean install incomplete ($(unresolved | awk '{print $1}' | sort -u | tr '\n' ' ')); installing torch's full dependencies"
+  pip_install "torch==${TORCH_VERSION}"
+fi
+if [ -n "$(unresolved)" ]; then
+  log "libtorch still has unresolved libraries:"; unresolved >&2; exit 1
+fi
