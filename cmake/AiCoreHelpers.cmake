@@ -9,6 +9,16 @@ include_guard(GLOBAL)
 
 function(ai_core_configure_target target)
   set_target_properties(${target} PROPERTIES CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON)
+  if(AI_CORE_SANITIZE)
+    # Instrument ai_core's own code (libtorch is not instrumented; see tests/sanitizers/).
+    list(JOIN AI_CORE_SANITIZE "," _san)
+    set(_san_flags -fsanitize=${_san} -fno-omit-frame-pointer)
+    if("undefined" IN_LIST AI_CORE_SANITIZE)
+      list(APPEND _san_flags -fno-sanitize-recover=undefined)  # a UB report fails the test
+    endif()
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${_san_flags}>)
+    target_link_options(${target} PRIVATE -fsanitize=${_san})
+  endif()
   set(_cxx_warnings -Wall -Wextra -Wpedantic)
   if(AI_CORE_WERROR)
     list(APPEND _cxx_warnings -Werror)

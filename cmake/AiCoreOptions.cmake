@@ -12,6 +12,9 @@ option(AI_CORE_BUILD_EXAMPLES "Build the ai_core examples" ${AI_CORE_IS_TOP_LEVE
 option(AI_CORE_BUILD_TOOLS "Build the ai-core command-line tool" ${AI_CORE_IS_TOP_LEVEL})
 option(AI_CORE_INSTALL "Generate the install rules" ON)
 option(AI_CORE_WERROR "Treat warnings as errors in ai_core's own code" ${AI_CORE_IS_TOP_LEVEL})
+set(AI_CORE_SANITIZE "" CACHE STRING
+    "Sanitizers for ai_core's own targets, e.g. 'address;undefined' or 'thread' (empty: none)")
+option(AI_CORE_BUILD_FUZZERS "Build the libFuzzer targets (needs clang)" OFF)
 option(AI_CORE_BUILD_SHARED "Build ai_core as a shared library (one copy of its global state)" ON)
 
 # CUDA: on by default when a CUDA compiler is found.
