@@ -36,8 +36,9 @@ for stage in "${stages[@]}"; do
     tsan)
       echo "=== reliability: TSan concurrency tests ==="
       configure build-tsan -DAI_CORE_SANITIZE="thread"
+      # Test names are target names (ai_core_add_test).
       mapfile -t targets < <(ctest --test-dir build-tsan -L concurrency --show-only=json-v1 |
-        python3 -c 'import json,sys,os; [print(os.path.basename(t["command"][0])) for t in json.load(sys.stdin)["tests"] if t.get("command")]')
+        python3 -c 'import json,sys; [print(t["name"]) for t in json.load(sys.stdin)["tests"]]')
       cmake --build build-tsan --parallel "$JOBS" --target "${targets[@]}"
       TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
         ctest --test-dir build-tsan --output-on-failure -L concurrency
