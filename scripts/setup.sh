@@ -8,22 +8,57 @@
 set -euo pipefail
 
 TORCH_VERSION=2.11.0
-APT_PACKAGES=(cmake ninja-build g++ python3 python3-pip libspdlog-dev libfmt-dev libgtest-dev
-              libgmock-dev libbenchmark-dev libcli11-dev clang libclang-rt-14-dev)
+# Each Debian package with what shows it is there (a command or a header), so that a machine that
+# has the tools from elsewhere (the GPU machine: Ubuntu, no apt access) is left alone.
+PACKAGES=(
+  "cmake           cmd:cmake"
+  "ninja-build     cmd:ninja"
+  "g++             cmd:g++"
+  "python3-pip     pip"
+  "libspdlog-dev   hdr:spdlog/spdlog.h"
+  "libfmt-dev      hdr:fmt/format.h"
+  "libgtest-dev    hdr:gtest/gtest.h"
+  "libgmock-dev    hdr:gmock/gmock.h"
+  "libbenchmark-dev hdr:benchmark/benchmark.h"
+  "libcli11-dev    hdr:CLI/CLI.hpp"
+  "clang           cmd:clang++           optional"
+  "libclang-rt-14-dev fuzzer            optional"
+)
+# optional: only the fuzzing stage of scripts/reliability.sh needs it, and says so when it is absent.
 # The libraries libtorch_cuda links that the CUDA 13.0 toolkit does not provide (found with ldd).
 LEAN_TORCH_WHEELS=(nvidia-cusparselt-cu13==0.8.0 nvidia-nvshmem-cu13==3.4.5 'nvidia-cufile==1.15.1.6.*')
 
 log() { echo "[setup] $*" >&2; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+present() {
+  case "$1" in
+    cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
+    hdr:*) [ -e "/usr/include/${1#hdr:}" ] || [ -e "/usr/local/include/${1#hdr:}" ] ;;
+    pip) python3 -m pip --version >/dev/null 2>&1 ;;
+    fuzzer) command -v clang++ >/dev/null 2>&1 &&
+            [ -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ;;
+  esac
+}
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+missing_packages() {  # prints the missing packages; with `required`, only the required ones
+  for entry in "${PACKAGES[@]}"; do
+    read -r pkg check kind <<<"$entry"
+    [ "${1:-}" = required ] && [ "${kind:-}" = optional ] && continue
+    present "$check" || echo "$pkg"
+  done
+}
+mapfile -t missing < <(missing_packages)
 if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  sudo_if_needed apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+  if command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages: ${missing[*]}"
+    { sudo_if_needed apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+      log "apt-get could not install: ${missing[*]}"
+  fi
+  mapfile -t still < <(missing_packages required)
+  if [ ${#still[@]} -gt 0 ]; then log "missing and not installable: ${still[*]}"; exit 1; fi
+  mapfile -t opt < <(missing_packages)
+  [ ${#opt[@]} -eq 0 ] || log "optional packages absent (fuzzing stage will be skipped): ${opt[*]}"
 fi
 
 PY=${PYTHON:-python3}
