@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+// src/cuda_kernels.cu: the NF4 CUDA kernels and their launchers (src/kernels.hpp).
+//
+// Dequantization is written for memory bandwidth (Note [NF4 dequant kernel]); quantization gives
+// one group of threads to each block of values and reduces its absmax with warp shuffles
+// (Note [NF4 quantize kernel]). Both reproduce src/cpu_kernels.cpp bit for bit: the same float32
+// absmax, the same IEEE division, the same `encode_normalized`, the same float32 product rounded to
+// nearest even.
+#include "kernels.hpp"
+
+#include <nf4/code_table.hpp>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace nf4::detail {
+namespace {
+
+// The table in constant memory, initialised from the one host definition (no second copy of the
+// literals to drift apart).
+__constant__ float kCodeTableDevice[kNumCodes] = {
+    kCodeValues[0],  kCodeValues[1],  kCodeValues[2],  kCodeValues[3],
+    kCodeValues[4],  kCodeValues[5],  kCodeValues[6],  kCodeValues[7],
+    kCodeValues[8],  kCodeValues[9],  kCodeValues[10], kCodeValues[11],
+    kCodeValues[12], kCodeValues[13], kCodeValues[14], kCodeValues[15],
+};
+
+constexpr int kThreads = 256;
+
+// Returns the multiprocessor count of the current device, asked once per device and cached.
+int sm_count() {
+  static std::array<std::atomic<int>, 64> cache{};
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64) return 132;
+  int count = cache[device].load(std::memory_order_relaxed);
+  if (count == 0) {
+    if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+        count <= 0) {
+      count = 132;
+    }
+    cache[device].store(count, std::memory_order_relaxed);
+  }
+  return count;
+}
+
+// Returns the grid of a grid-stride kernel: as many blocks as can be resident on the device at
+// once (asked once per kernel through the occupancy API), but no more than the work needs. A grid
+// larger than one resident wave would leave its last blocks running alone at the end.
+template <auto kKernel>
+unsigned grid_for(std::int64_t threads_needed) {
+  static std::atomic<int> blocks_per_sm{0};
+  int per_sm = blocks_per_sm.load(std::memory_order_relaxed);
+  if (per_sm == 0) {
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, kThreads, 0) !=
+            cudaSuccess ||
+        per_sm <= 0) {
+      per_sm = 1;
+    }
+    blocks_per_sm.store(per_sm, std::memory_order_relaxed);
+  }
+  const std::int64_t resident = std::int64_t{sm_count()} * per_sm;
+  const std::int64_t needed = (threads_needed + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min(resident, needed)));
+}
+
+// ---- element conversions
+// -------------------------------------------------------------------------
+
+template <class T>
+__device__ __forceinline__ float to_float(T v);
+template <>
+__device__ __forceinline__ float to_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ float to_float<__half>(__half v) {
+  return __half2float(v);
+}
+template <>
+__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
+
+template <class T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// Packs two floats, rounded to nearest even, into one 32-bit word: `lo` at the lower address.
+template <class T>
+__device__ __forceinline__ std::uint32_t pack2(float lo, float hi);
+template <>
+__device__ __forceinline__ std::uint32_t pack2<__half>(float lo, float hi) {
+  const __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&h);
+}
+template <>
+__device__ __forceinline__ std::uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
+  const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&h);
+}
+
+// Stores 16 consecutive values at `out` (16-byte aligned) with streaming stores: the output is
+// written once and not read back by this kernel, so it should not evict the codes from L2.
+template <class T>
+__device__ __forceinline__ void store16(T* out, const float (&v)[16]) {
+  uint4 w[2];
+  std::uint32_t* words = reinterpret_cast<std::uint32_t*>(w);
+#pragma unroll
+  for (int k = 0; k < 8; ++k) words[k] = pack2<T>(v[2 * k], v[2 * k + 1]);
+  uint4* dst = reinterpret_cast<uint4*>(out);
+  __stcs(dst, w[0]);
+  __stcs(dst + 1, w[1]);
+}
+template <>
+__device__ __forceinline__ void store16<float>(float* out, const float (&v)[16]) {
+  float4* dst = reinterpret_cast<float4*>(out);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    __stcs(dst + k, make_float4(v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]));
+  }
+}
+
+// ---- dequantization
+// --------------------------------------------------------------------------------
+
+// Note [NF4 dequant kernel]
+// Dequantization reads 0.5 byte of codes and 1/64 of a float of absmax per element and writes 2
+// bytes (bf16): a pure bandwidth problem, so the kernel is shaped for the memory system:
+// - one "chunk" is 16 elements: one 8-byte code load (ld.global.nc through `__ldg`) becomes two
+//   16-byte bf16 stores (four for f32). Block sizes are powers of two >= 32, so a chunk never
+//   straddles two absmax blocks: one absmax load per chunk (the 4 chunks of a 64-block hit the same
+//   L1 line), and the block index is a shift, never a 64-bit division;
+// - the 16-entry table lives in shared memory: 16 floats sit in 16 different banks, so any pattern
+//   of lookups by a warp is conflict-free;
+// - a grid-stride loop over one resident wave of the device, 2048 threads per SM (the launch bounds
+//   hold the kernel to 32 registers, which it fits without spilling), each thread issuing kUnroll
+//   independent chunk loads before it uses any, so enough bytes are in flight to cover DRAM
+//   latency;
+// - stores are streaming (`__stcs`): 128 MiB of output should not evict the codes from L2.
+// Shapes that do not allow vectors (codes not 8-byte aligned, output not 16-byte aligned) and the
+// elements after the last full chunk take a per-element path.
+constexpr int kUnroll = 4;
+
+template <class T>
+__global__ void __launch_bounds__(kThreads, 2048 / kThreads)
+    dequantize_chunks(const uint2* __restrict__ codes, const float* __restrict__ absmax,
+                      T* __restrict__ out, std::int64_t num_chunks, int chunk_shift) {
+  __shared__ float lut[kNumCodes];
+  if (threadIdx.x < kNumCodes) lut[threadIdx.x] = kCodeTableDevice[threadIdx.x];
+  __syncthreads();
+  const std::int64_t stride = std::int64_t{gridDim.x} * kThreads;
+  for (std::int64_t base = std::int64_t{blockIdx.x} * kThreads + threadIdx.x; base < num_chunks;
+       base += kUnroll * stride) {
+    uint2 q[kUnroll];
+    float scale[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const std::int64_t i = base + u * stride;
+      if (i < num_chunks) {
+        q[u] = __ldg(codes + i);
+        scale[u] = __ldg(absmax + (i >> chunk_shift));
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const std::int64_t i = base + u * stride;
+      if (i < num_chunks) {
+        float v[16];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const std::uint32_t lo_word = q[u].x >> (8 * k);
+          const std::uint32_t hi_word = q[u].y >> (8 * k);
+          v[2 * k] = lut[(lo_word >> 4) & 0xF] * scale[u];
+          v[2 * k + 1] = lut[lo_word & 0xF] * scale[u];
+          v[8 + 2 * k] = lut[(hi_word >> 4) & 0xF] * scale[u];
+          v[8 + 2 * k + 1] = lut[hi_word & 0xF] * scale[u];
+        }
+        store16(out + i * 16, v);
+      }
+    }
+  }
+}
+
+// The per-element path: elements [begin, numel).
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    dequantize_elements(const std::uint8_t* __restrict__ codes, const float* __restrict__ absmax,
+                        T* __restrict__ out, std::int64_t begin, std::int64_t numel,
+                        int log2_block) {
+  __shared__ float lut[kNumCodes];
+  if (threadIdx.x < kNumCodes) lut[threadIdx.x] = kCodeTableDevice[threadIdx.x];
+  __syncthreads();
+  const std::int64_t stride = std::int64_t{gridDim.x} * kThreads;
+  for (std::int64_t e = begin + std::int64_t{blockIdx.x} * kThreads + threadIdx.x; e < numel;
+       e += stride) {
+    const std::uint8_t byte = __ldg(codes + (e >> 1));
+    const std::uint8_t code = (e & 1) ? low_code(byte) : high_code(byte);
+    out[e] = from_float<T>(lut[code] * __ldg(absmax + (e >> log2_block)));
+  }
+}
+
+template <class T>
+cudaError_t launch_dequantize(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
+                              int log2_block, T* out, cudaStream_t stream) {
+  const bool vectors = reinterpret_cast<std::uintptr_t>(codes) % 8 == 0 &&
+                       reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
+  const std::int64_t num_chunks = vectors ? numel / 16 : 0;
+  if (num_chunks > 0) {
+    dequantize_chunks<T><<<grid_for<dequantize_chunks<T>>(num_chunks), kThreads, 0, stream>>>(
+        reinterpret_cast<const uint2*>(codes), absmax, out, num_chunks, log2_block - 4);
+    if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
+  }
+  const std::int64_t begin = num_chunks * 16;
+  if (begin < numel) {
+    dequantize_elements<T>
+        <<<grid_for<dequantize_elements<T>>(numel - begin), kThreads, 0, stream>>>(
+            codes, absmax, out, begin, numel, log2_block);
+    return cudaGetLastError();
+  }
+  return cudaSuccess;
+}
+
+// ---- quantization
+// -----------------------------------------------------------------------------------
+
+// Note [NF4 quantize kernel]
+// A group of G = min(32, block / 8) threads of one warp owns one block of values; each thread
+// handles 8 consecutive values at a time (one 16-byte load for f16/bf16, two for f32, when the
+// input is 16-byte aligned) and writes their 4 code bytes as one 32-bit store. Pass 1 takes the
+// thread's max |x| and the group's max through `__shfl_xor_sync` over offsets < G (groups are
+// aligned within the warp); pass 2 re-reads the values (L1/L2 hits), divides by the absmax and
+// encodes. The warp loop is warp-uniform so every shuffle has all 32 lanes. A NaN or Inf lowers
+// `first_bad` to its element index with one atomicMin per thread; the host reports it.
+
+// Loads the 8 values at e0 .. e0 + 7 (those below `numel`; the others read as 0).
+template <class T, bool kVector>
+__device__ __forceinline__ void load8(const T* __restrict__ input, std::int64_t e0,
+                                      std::int64_t numel, float (&x)[8]) {
+  if (kVector && e0 + 8 <= numel) {
+    if constexpr (sizeof(T) == 2) {
+      const uint4 raw = __ldg(reinterpret_cast<const uint4*>(input + e0));
+      const T* v = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+      for (int k = 0; k < 8; ++k) x[k] = to_float<T>(v[k]);
+    } else {
+      const float4 a = __ldg(reinterpret_cast<const float4*>(input + e0));
+      const float4 b = __ldg(reinterpret_cast<const float4*>(input + e0) + 1);
+      x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w;
+      x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+    }
+    return;
+  }
+#pragma unroll
+  for (int k = 0; k < 8; ++k) x[k] = e0 + k < numel ? to_float<T>(input[e0 + k]) : 0.0f;
+}
+
+template <class T, bool kVector>
+__global__ void __launch_bounds__(kThreads)
+    quantize_blocks(const T* __restrict__ input, std::int64_t numel, int log2_block, int log2_group,
+                    std::uint8_t* __restrict__ codes, float* __restrict__ absmax,
+                    unsigned long long* __restrict__ first_bad) {
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  const int group_size = 1 << log2_group;
+  const int rank = lane & (group_size - 1);
+  const int groups_per_warp = 32 >> log2_group;
+  const std::int64_t num_blocks = ((numel - 1) >> log2_block) + 1;
+  const std::int64_t num_bytes = (numel + 1) >> 1;
+  const std::int64_t vectors_per_block = std::int64_t{1} << (log2_block - 3);
+  const std::int64_t warp = (std::int64_t{blockIdx.x} * kThreads + threadIdx.x) >> 5;
+  const std::int64_t num_warps = (std::int64_t{gridDim.x} * kThreads) >> 5;
+  unsigned long long bad = ~0ull;
+  for (std::int64_t w = warp; w * groups_per_warp < num_blocks; w += num_warps) {
+    const std::int64_t b = w * groups_per_warp + (lane >> log2_group);
+    const bool active = b < num_blocks;
+    const std::int64_t first = b << log2_block;
+    float scale = 0.0f;
+    if (active) {
+      for (std::int64_t v = rank; v < vectors_per_block; v += group_size) {
+        const std::int64_t e0 = first + (v << 3);
+        if (e0 >= numel) break;
+        float x[8];
+        load8<T, kVector>(input, e0, numel, x);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          if (!isfinite(x[k]) && static_cast<unsigned long long>(e0 + k) < bad) bad = e0 + k;
+          scale = fmaxf(scale, fabsf(x[k]));
+        }
+      }
+    }
+    for (int offset = group_size >> 1; offset > 0; offset >>= 1) {
+      scale = fmaxf(scale, __shfl_xor_sync(0xFFFFFFFFu, scale, offset));
+    }
+    if (!active) continue;
+    if (rank == 0) absmax[b] = scale;
+    for (std::int64_t v = rank; v < vectors_per_block; v += group_size) {
+      const std::int64_t e0 = first + (v << 3);
+      if (e0 >= numel) break;
+      float x[8];
+      load8<T, kVector>(input, e0, numel, x);
+      std::uint32_t word = 0;
+#pragma unroll
+      for (int k = 0; k < 8; k += 2) {
+        const std::uint8_t c0 = encode_normalized(scale > 0.0f ? __fdiv_rn(x[k], scale) : 0.0f);
+        const std::uint8_t c1 =
+            e0 + k + 1 < numel ? encode_normalized(scale > 0.0f ? __fdiv_rn(x[k + 1], scale) : 0.0f)
+                               : kZeroCode;
+        word |= std::uint32_t{pack_codes(c0, c1)} << (4 * k);
+      }
+      const std::int64_t j0 = e0 >> 1;  // 4-byte aligned: e0 is a multiple of 8.
+      if (j0 + 4 <= num_bytes) {
+        *reinterpret_cast<std::uint32_t*>(codes + j0) = word;
+      } else {
+        for (int k = 0; j0 + k < num_bytes; ++k) {
+          codes[j0 + k] = static_cast<std::uint8_t>(word >> (8 * k));
+        }
+      }
+    }
+  }
+  if (bad != ~0ull) atomicMin(first_bad, bad);
+}
+
+template <class T>
+cudaError_t launch_quantize(const T* input, std::int64_t numel, int log2_block, std::uint8_t* codes,
+                            float* absmax, unsigned long long* first_bad, cudaStream_t stream) {
+  if (const cudaError_t status =
+          cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream);
+      status != cudaSuccess) {
+    return status;
+  }
+  const int log2_group = std::min(5, log2_block - 3);
+  const std::int64_t num_blocks = ((numel - 1) >> log2_block) + 1;
+  const std::int64_t groups_per_warp = 32 >> log2_group;
+  const std::int64_t warps = (num_blocks + groups_per_warp - 1) / groups_per_warp;
+  const bool vectors = reinterpret_cast<std::uintptr_t>(input) % 16 == 0 &&
+                       reinterpret_cast<std::uintptr_t>(codes) % 4 == 0;
+  if (vectors) {
+    quantize_blocks<T, true>
+        <<<grid_for<quantize_blocks<T, true>>(warps * 32), kThreads, 0, stream>>>(
+            input, numel, log2_block, log2_group, codes, absmax, first_bad);
+  } else {
+    quantize_blocks<T, false>
+        <<<grid_for<quantize_blocks<T, false>>(warps * 32), kThreads, 0, stream>>>(
+            input, numel, log2_block, log2_group, codes, absmax, first_bad);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+CudaStatus quantize_cuda(const void* input, c10::ScalarType dtype, std::int64_t numel,
+                         int log2_block, std::uint8_t* codes, float* absmax,
+                         unsigned long long* first_bad, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  switch (dtype) {
+    case c10::ScalarType::Float:
+      return launch_quantize(static_cast<const float*>(input), numel, log2_block, codes, absmax,
+                             first_bad, s);
+    case c10::ScalarType::Half:
+      return launch_quantize(static_cast<const __half*>(input), numel, log2_block, codes, absmax,
+                             first_bad, s);
+    case c10::ScalarType::BFloat16:
+      return launch_quantize(static_cast<const __nv_bfloat16*>(input), numel, log2_block, codes,
+                             absmax, first_bad, s);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+CudaStatus dequantize_cuda(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
+                           int log2_block, void* output, c10::ScalarType dtype, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  switch (dtype) {
+    case c10::ScalarType::Float:
+      return launch_dequantize(codes, absmax, numel, log2_block, static_cast<float*>(output), s);
+    case c10::ScalarType::Half:
+      return launch_dequantize(codes, absmax, numel, log2_block, static_cast<__half*>(output), s);
+    case c10::ScalarType::BFloat16:
+      return launch_dequantize(codes, absmax, numel, log2_block,
+                               static_cast<__nv_bfloat16*>(output), s);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+const char* cuda_error_name(CudaStatus status) {
+  return cudaGetErrorName(static_cast<cudaError_t>(status));
+}
+
+}  // namespace nf4::detail
