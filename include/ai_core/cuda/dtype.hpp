@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// ai_core/cuda/dtype.hpp: maps the CUDA element types to ai_core's dtypes, for .cu code:
+// `__half` <-> f16, `__nv_bfloat16` <-> bf16, `__nv_fp8_e4m3` <-> fp8_e4m3fn, `__nv_fp8_e5m2` <->
+// fp8_e5m2. With it, `make_tensor_view<__half, 2>(buffer)` checks the buffer's dtype like
+// `make_tensor_view<c10::Half, 2>` does. Includes the CUDA toolkit's fp16/bf16/fp8 headers.
+#pragma once
+
+#include <ai_core/dtype.hpp>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+namespace ai_core {
+
+/// `__half` is IEEE binary16, the layout of f16 (`c10::Half`).
+template <>
+struct DtypeTraits<__half> {
+  static constexpr c10::ScalarType value = c10::ScalarType::Half;
+};
+/// `__nv_bfloat16` is bfloat16, the layout of bf16 (`c10::BFloat16`).
+template <>
+struct DtypeTraits<__nv_bfloat16> {
+  static constexpr c10::ScalarType value = c10::ScalarType::BFloat16;
+};
+/// `__nv_fp8_e4m3` is OCP E4M3 without infinities (NaN 0x7f/0xff): torch's Float8_e4m3fn.
+template <>
+struct DtypeTraits<__nv_fp8_e4m3> {
+  static constexpr c10::ScalarType value = c10::ScalarType::Float8_e4m3fn;
+};
+/// `__nv_fp8_e5m2` is OCP E5M2 (IEEE-like, with infinities): torch's Float8_e5m2.
+template <>
+struct DtypeTraits<__nv_fp8_e5m2> {
+  static constexpr c10::ScalarType value = c10::ScalarType::Float8_e5m2;
+};
+
+static_assert(sizeof(__half) == 2 && sizeof(__nv_bfloat16) == 2);
+static_assert(sizeof(__nv_fp8_e4m3) == 1 && sizeof(__nv_fp8_e5m2) == 1);
+
+}  // namespace ai_core
