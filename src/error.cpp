@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+// The compiled part of <ai_core/error.hpp>: the factories (message formatting stays out of every
+// caller's code and out of the header), printing, the error category (one per process) and the
+// Exception's key function.
+#include <ai_core/error.hpp>
+
+#include <ai_core/torch_error.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+#include <typeinfo>
+
+#if __has_include(<cxxabi.h>)
+#  include <cxxabi.h>
+#  define AI_CORE_INTERNAL_HAS_CXXABI 1
+#else
+#  define AI_CORE_INTERNAL_HAS_CXXABI 0
+#endif
+
+namespace ai_core {
+namespace {
+
+std::string with_detail(std::string text, const std::string& detail) {
+  if (!detail.empty()) {
+    text += " (";
+    text += detail;
+    text += ')';
+  }
+  return text;
+}
+
+class ErrorCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ai_core"; }
+  std::string message(int value) const override {
+    return std::string(ai_core::to_string(static_cast<ErrorCode>(value)));
+  }
+  std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<ErrorCode>(value)) {
+      case ErrorCode::out_of_memory: return std::errc::not_enough_memory;
+      case ErrorCode::invalid_config: return std::errc::invalid_argument;
+      case ErrorCode::not_implemented: return std::errc::function_not_supported;
+      default: return {value, *this};
+    }
+  }
+};
+
+// Reads N from "... allocate N bytes ..." (c10's CPU allocator states the exact size); returns
+// nothing for other phrasings (the CUDA caching allocator rounds to "20.00 GiB", which is not a
+// byte count we could report exactly).
+std::optional<std::uint64_t> exact_bytes_in(const std::string& message) {
+  static constexpr std::string_view kPrefix = "allocate ";
+  for (std::size_t at = message.find(kPrefix); at != std::string::npos;
+       at = message.find(kPrefix, at + 1)) {
+    const char* first = message.data() + at + kPrefix.size();
+    const char* last = message.data() + message.size();
+    std::uint64_t bytes = 0;
+    const auto [ptr, ec] = std::from_chars(first, last, bytes);
+    if (ec == std::errc() && std::string_view(ptr, static_cast<std::size_t>(last - ptr))
+                                     .starts_with(" bytes")) {
+      return bytes;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, ErrorCode code) { return os << to_string(code); }
+
+const std::error_category& error_category() noexcept {
+  static const ErrorCategory category;
+  return category;
+}
+
+namespace detail {
+
+const ErrorRep& moved_from_error_rep() noexcept {
+  static const ErrorRep rep{ErrorCode::invalid_config, "CoreError used after it was moved from",
+                            std::source_location(), {}, {}};
+  return rep;
+}
+
+std::string exception_type_name(const std::exception& error) {
+  const char* mangled = typeid(error).name();
+#if AI_CORE_INTERNAL_HAS_CXXABI
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  if (status == 0 && demangled) return demangled.get();
+#endif
+  return mangled;
+}
+
+std::string stream_to_string(void (*write)(std::ostream&, const void*), const void* value) {
+  std::ostringstream os;
+  write(os, value);
+  return std::move(os).str();
+}
+
+}  // namespace detail
+
+CoreError CoreError::build(ErrorCode code, std::string message, ErrorPayload payload,
+                           Location location) {
+  return CoreError(
+      new detail::ErrorRep{code, std::move(message), location, {}, std::move(payload)});
+}
+
+CoreError CoreError::make(ErrorCode code, std::string message, Location location) {
+  return build(code, std::move(message), std::monostate{}, location);
+}
+
+CoreError CoreError::invalid_config(std::string message, Location location) {
+  return build(ErrorCode::invalid_config, std::move(message), std::monostate{}, location);
+}
+
+CoreError CoreError::shape_mismatch(std::vector<std::int64_t> expected,
+                                    std::vector<std::int64_t> actual, std::string detail,
+                                    Location location) {
+  std::string message = with_detail(str_cat("expected ", expected, ", got ", actual), detail);
+  return build(ErrorCode::shape_mismatch, std::move(message),
+               ShapeInfo{std::move(expected), std::move(actual)}, location);
+}
+
+CoreError CoreError::dim_mismatch(std::string message, Location location) {
+  return build(ErrorCode::dimension_mismatch, std::move(message), std::monostate{}, location);
+}
+
+CoreError CoreError::device_not_available(c10::Device device, std::string detail,
+                                          Location location) {
+  return build(ErrorCode::device_not_available, with_detail(device.str(), detail),
+               DeviceInfo{device, std::nullopt}, location);
+}
+
+CoreError CoreError::device_not_available(std::string description, Location location) {
+  return build(ErrorCode::device_not_available, std::move(description), std::monostate{},
+               location);
+}
+
+CoreError CoreError::device_mismatch(c10::Device expected, c10::Device actual, std::string detail,
+                                     Location location) {
+  return build(ErrorCode::device_mismatch,
+               with_detail(str_cat("expected ", expected, ", got ", actual), detail),
+               DeviceInfo{actual, expected}, location);
+}
+
+CoreError CoreError::oom(std::string message, std::optional<std::uint64_t> requested_bytes,
+                         std::optional<std::uint64_t> free_bytes, Location location) {
+  if (requested_bytes || free_bytes) {
+    std::string bytes;
+    if (requested_bytes) bytes = str_cat("requested ", *requested_bytes, " bytes");
+    if (free_bytes) bytes += str_cat(bytes.empty() ? "" : ", ", *free_bytes, " bytes free");
+    message = with_detail(std::move(message), bytes);
+  }
+  return build(ErrorCode::out_of_memory, std::move(message),
+               MemoryInfo{requested_bytes, free_bytes}, location);
+}
+
+CoreError CoreError::kernel(std::string message, Location location) {
+  return build(ErrorCode::kernel_error, std::move(message), std::monostate{}, location);
+}
+
+CoreError CoreError::cuda(int cuda_error_code, std::string cuda_error_name, std::string message,
+                          Location location) {
+  constexpr int kCudaErrorMemoryAllocation = 2;
+  const ErrorCode code = cuda_error_code == kCudaErrorMemoryAllocation ? ErrorCode::out_of_memory
+                                                                       : ErrorCode::kernel_error;
+  message = with_detail(std::move(message), str_cat(cuda_error_name, " = ", cuda_error_code));
+  return build(code, std::move(message), CudaInfo{cuda_error_code, std::move(cuda_error_name)},
+               location);
+}
+
+CoreError CoreError::not_implemented(std::string feature, Location location) {
+  return build(ErrorCode::not_implemented, std::move(feature), std::monostate{}, location);
+}
+
+CoreError CoreError::io(std::error_code error, std::string message, Location location) {
+  std::string text = std::move(message);
+  if (!text.empty()) text += ": ";
+  text += str_cat(error.message(), " (", error.category().name(), ":", error.value(), ")");
+  return build(ErrorCode::io, std::move(text), IoInfo{error}, location);
+}
+
+CoreError CoreError::from_errno(int errno_value, std::string message, Location location) {
+  return io(std::error_code(errno_value, std::generic_category()), std::move(message), location);
+}
+
+CoreError CoreError::from_system_error(const std::system_error& error, Location location) {
+  // std::system_error's what() is "<what_arg>: <code.message()>"; keep only the what_arg.
+  std::string what = error.what();
+  const std::string suffix = error.code().message();
+  if (what.size() >= suffix.size() && what.ends_with(suffix)) {
+    what.resize(what.size() - suffix.size());
+    while (!what.empty() && (what.back() == ' ' || what.back() == ':')) what.pop_back();
+  }
+  return io(error.code(), std::move(what), location);
+}
+
+CoreError CoreError::torch(std::string kind, std::string message,
+                           std::optional<std::int32_t> accelerator_error, Location location) {
+  // c10 messages often end with a newline; keep the first line tidy.
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  TorchInfo info{kind, message, accelerator_error, std::nullopt};
+  ErrorCode code = ErrorCode::torch;
+  if (info.kind == "c10::OutOfMemoryError") {
+    code = ErrorCode::out_of_memory;
+    if (auto bytes = exact_bytes_in(message)) info.memory = MemoryInfo{bytes, std::nullopt};
+  }
+  return build(code, str_cat(kind, ": ", message), std::move(info), location);
+}
+
+std::string CoreError::to_string() const {
+  const auto& r = rep();
+  std::string text = str_cat(ai_core::to_string(r.code), ": ", r.message);
+  for (const auto& line : r.context) {
+    text += "\n  ";
+    text += line;
+  }
+  return text;
+}
+
+std::string CoreError::to_string_with_location() const {
+  const auto& r = rep();
+  std::string text = str_cat(ai_core::to_string(r.code), ": ", r.message);
+  if (r.location.line() != 0) {
+    text += str_cat(" [at ", r.location.file_name(), ":", r.location.line(), " in ",
+                    r.location.function_name(), "]");
+  }
+  for (const auto& line : r.context) {
+    text += "\n  ";
+    text += line;
+  }
+  return text;
+}
+
+std::ostream& operator<<(std::ostream& os, const CoreError& error) {
+  return os << error.to_string();
+}
+
+struct Exception::State {
+  CoreError error;
+  std::string what;
+};
+
+Exception::Exception(CoreError error) {
+  std::string what = error.to_string();
+  state_ = std::make_shared<const State>(State{std::move(error), std::move(what)});
+}
+
+Exception::~Exception() = default;
+
+const CoreError& Exception::error() const noexcept { return state_->error; }
+
+const char* Exception::what() const noexcept { return state_->what.c_str(); }
+
+}  // namespace ai_core
