@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// src/interop_internal.hpp: shared between src/interop.cpp, src/interop_cuda.cpp and
+// src/dlpack.cpp (not installed): the private access to TensorBufferView, the layout checks
+// shared by `from_raw` and DLPack import, and the CUDA queries the CPU-only TUs need.
+#pragma once
+
+#include <ai_core/error.hpp>
+#include <ai_core/expected.hpp>
+#include <ai_core/interop.hpp>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace ai_core::detail {
+
+/// Fills the private fields of TensorBufferView (a friend of it).
+struct InteropAccess {
+  struct Fields {
+    void* data = nullptr;
+    std::span<const std::int64_t> sizes;
+    std::span<const std::int64_t> strides;  // same length as sizes
+    std::int64_t numel = 1;
+    std::int64_t byte_size = 0;
+    c10::Device device = c10::Device(c10::DeviceType::CPU);
+    c10::ScalarType dtype = c10::ScalarType::Float;
+    Access access = Access::read_write;
+    bool contiguous = true;
+    bool stream_pinned = false;
+    StreamHandle stream = nullptr;
+  };
+  static TensorBufferView make(const Fields& f) noexcept {
+    TensorBufferView v;
+    v.data_ = f.data;
+    for (std::size_t d = 0; d < f.sizes.size(); ++d) {
+      v.sizes_[d] = f.sizes[d];
+      v.strides_[d] = f.strides[d];
+    }
+    v.rank_ = static_cast<std::int8_t>(f.sizes.size());
+    v.numel_ = f.numel;
+    v.byte_size_ = f.byte_size;
+    v.device_ = f.device;
+    v.dtype_ = f.dtype;
+    v.access_ = f.access;
+    v.contiguous_ = f.contiguous;
+    v.stream_pinned_ = f.stream_pinned;
+    v.stream_ = f.stream;
+    return v;
+  }
+};
+
+/// The layout facts of sizes/strides computed with overflow checks.
+struct LayoutFacts {
+  std::int64_t numel = 1;
+  std::int64_t byte_size = 0;  // (max offset + 1) * element size; 0 when numel is 0
+  bool contiguous = true;
+};
+
+/// Checks `sizes` and `strides` (same length; non-negative) for element size `element_size` and
+/// computes numel, the byte span and contiguity; `what` names the object in messages
+/// ("DLPack tensor", "buffer"). Fails on negative sizes or strides and int64 overflow.
+Result<LayoutFacts> check_layout(std::span<const std::int64_t> sizes,
+                                 std::span<const std::int64_t> strides, std::int64_t element_size,
+                                 std::string_view what);
+
+/// Fills `out` with the row-major compact strides of `sizes` (extents of 0 or 1 get stride 1
+/// times the inner extents, as torch computes them); false on overflow.
+bool compact_strides(std::span<const std::int64_t> sizes, std::span<std::int64_t> out) noexcept;
+
+/// Returns success when `device` is CPU or an existing CUDA device; `what` names the caller.
+Result<void> check_device_exists(c10::Device device, std::string_view what);
+
+/// Returns the number of CUDA devices (0 without CUDA or in a build without CUDA).
+std::int64_t cuda_device_count() noexcept;
+
+/// Returns the current stream of CUDA device `index` as a handle (nullptr without CUDA).
+StreamHandle current_cuda_stream(c10::DeviceIndex index) noexcept;
+
+}  // namespace ai_core::detail
