@@ -3,6 +3,8 @@
 // header; the library's own code includes the specific headers it needs.
 #pragma once
 
+#include <ai_core/concepts.hpp>
+#include <ai_core/dispatch.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/log.hpp>
