@@ -165,16 +165,17 @@ struct TensorsOnDeviceFn {
   Result<void> check_elements(const T& value, c10::Device device,
                               std::index_sequence<I...> /*indices*/) const {
     using std::get;
-    Result<void> status;
+    std::optional<CoreError> error;
     const auto check = [&]<std::size_t Index>(std::integral_constant<std::size_t, Index>) {
-      status = (*this)(get<Index>(value), device);
+      Result<void> status = (*this)(get<Index>(value), device);
       if (status.has_value()) [[likely]] return true;
-      status = std::move(status).error().with_context("in element " + std::to_string(Index) +
-                                                      " of a tuple");
+      (void)error.emplace(std::move(status).error().with_context(
+          "in element " + std::to_string(Index) + " of a tuple"));
       return false;
     };
     (void)(check(std::integral_constant<std::size_t, I>{}) && ...);  // Stops at the first error.
-    return status;
+    if (error.has_value()) [[unlikely]] return std::move(*error);
+    return {};
   }
 };
 
@@ -224,7 +225,7 @@ template <class Op>
   requires GpuDispatchable<Op>
 [[nodiscard]] Result<typename Op::Output> dispatch(const Op& op, const typename Op::Input& input,
                                                    c10::Device device) {
-  static_assert(check_gpu_dispatchable<Op>());
+  [[maybe_unused]] constexpr bool valid = check_gpu_dispatchable<Op>();  // Optional members.
   if constexpr (detail::HasDispatchMember<Op>) {
     return capture([&] { return op.dispatch(input, device); });
   } else {
@@ -258,18 +259,28 @@ template <class Op>
   }
 }
 
+namespace detail {
+/// The return type of the misuse overload of `dispatch`: converts to anything, so that the only
+/// errors a misuse produces are the `static_assert`s naming what is wrong. Never defined.
+struct InvalidDispatch {
+  template <class T>
+  operator T() const;  // NOLINT(google-explicit-constructor)
+};
+}  // namespace detail
+
 /// Reports, at compile time, why `dispatch(op, input, device)` cannot be called: the
-/// `static_assert` of `check_gpu_dispatchable<Op>()` names the member `Op` lacks, or the input is
+/// `static_assert`s of `check_gpu_dispatchable<Op>()` name the member `Op` lacks, or the input is
 /// not a `const Op::Input&`. Never callable successfully.
 template <class Op, class Input>
   requires(!(GpuDispatchable<Op> && std::convertible_to<const Input&, const typename Op::Input&>))
-void dispatch(const Op& /*op*/, const Input& /*input*/, c10::Device /*device*/) {
-  static_assert(check_gpu_dispatchable<Op>());
+detail::InvalidDispatch dispatch(const Op& /*op*/, const Input& /*input*/, c10::Device /*device*/) {
+  [[maybe_unused]] constexpr bool valid = check_gpu_dispatchable<Op>();  // Fires its asserts.
   if constexpr (GpuDispatchable<Op>) {
     static_assert(detail::always_false<Input>,
                   "ai_core::dispatch(op, input, device): `input` does not convert to "
                   "`const Op::Input&`");
   }
+  return {};
 }
 
 /// Returns whether `op` can run on a GPU: `op.gpu_available()` when the op provides it, otherwise
