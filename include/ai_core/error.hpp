@@ -170,6 +170,12 @@ struct ErrorRep {
 template <class T>
 inline constexpr bool dependent_false = false;
 
+template <class R>
+concept IntegerRange = requires(const R& r) {
+  r.begin() != r.end();
+  requires std::is_integral_v<std::remove_cvref_t<decltype(*r.begin())>>;
+};
+
 template <class T>
 void str_append(std::string& out, const T& value) {
   using U = std::remove_cvref_t<T>;
@@ -189,8 +195,7 @@ void str_append(std::string& out, const T& value) {
     out += to_string(value);
   } else if constexpr (std::is_same_v<U, c10::Device>) {
     out += value.str();
-  } else if constexpr (requires { value.begin() != value.end(); } &&
-                       std::is_integral_v<std::remove_cvref_t<decltype(*value.begin())>>) {
+  } else if constexpr (IntegerRange<U>) {
     out += '[';
     bool first = true;
     for (const auto& element : value) {
