@@ -177,16 +177,29 @@ class DtypeSet {
   /// Returns the members' short names for messages: "f32", "f16 or bf16", "f32, f16 or bf16";
   /// "no dtype" for the empty set.
   std::string to_string() const {
-    std::string out;
-    int remaining = 0;
-    for (std::uint64_t b = bits_; b != 0; b &= b - 1) ++remaining;
-    if (remaining == 0) return "no dtype";
+    // The vocabulary first, in the order of the docs, then any other member in enum order.
+    constexpr c10::ScalarType kOrder[] = {
+        c10::ScalarType::Float, c10::ScalarType::Half,  c10::ScalarType::BFloat16,
+        c10::ScalarType::Double, c10::ScalarType::Char, c10::ScalarType::Byte,
+        c10::ScalarType::Short, c10::ScalarType::Int,   c10::ScalarType::Long,
+        c10::ScalarType::Bool,  c10::ScalarType::Float8_e4m3fn, c10::ScalarType::Float8_e5m2};
+    std::uint64_t rest = bits_;
+    std::string_view names[64];
+    int count = 0;
+    for (c10::ScalarType d : kOrder) {
+      if ((rest & bit(d)) != 0) names[count++] = dtype_name(d);
+      rest &= ~bit(d);
+    }
     for (int i = 0; i < 64; ++i) {
-      if ((bits_ & (std::uint64_t{1} << i)) == 0) continue;
-      out += dtype_name(static_cast<c10::ScalarType>(i));
-      --remaining;
-      if (remaining > 1) out += ", ";
-      if (remaining == 1) out += " or ";
+      if ((rest & (std::uint64_t{1} << i)) != 0) {
+        names[count++] = dtype_name(static_cast<c10::ScalarType>(i));
+      }
+    }
+    if (count == 0) return "no dtype";
+    std::string out;
+    for (int i = 0; i < count; ++i) {
+      if (i > 0) out += i + 1 == count ? " or " : ", ";
+      out += names[i];
     }
     return out;
   }

@@ -172,7 +172,7 @@ class TensorBufferView {
   /// Returns the stream work on this buffer should use: the pinned one, else the current stream
   /// of `device()` at the time of the call (Note [when the stream is looked up]); nullptr for a
   /// CPU buffer or a build without CUDA.
-  StreamHandle stream() const noexcept;
+  AI_CORE_API StreamHandle stream() const noexcept;
   /// Returns a copy with `stream` pinned.
   TensorBufferView with_stream(StreamHandle stream) const noexcept {
     TensorBufferView out = *this;

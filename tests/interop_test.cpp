@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+// Tests of <ai_core/interop.hpp> and <ai_core/dtype.hpp> on the CPU: every validation error of the
+// buffer factories, the host path, overflow, size-0 and 0-dim tensors, to_tensor over caller
+// memory with the owner released exactly once (counted), output buffers, and the CUDA helpers'
+// errors on a machine or build without a GPU.
+#include <ai_core/dtype.hpp>
+#include <ai_core/interop.hpp>
+#include <ai_core/testing/matchers.hpp>
+
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/imag.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/quantize_per_tensor.h>
+#include <ATen/ops/zeros.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <c10/util/accumulate.h>
+
+#if AI_CORE_WITH_CUDA
+#  include <c10/cuda/CUDAFunctions.h>
+#endif
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+using ::ai_core::Access;
+using ::ai_core::BufferOwner;
+using ::ai_core::BufferRequirements;
+using ::ai_core::Contiguity;
+using ::ai_core::DtypeSet;
+using ::ai_core::ErrorCode;
+using ::ai_core::TensorBuffer;
+using ::ai_core::TensorBufferView;
+using ::ai_core::testing::HasErrorCode;
+using ::ai_core::testing::HasMessage;
+using ::ai_core::testing::IsOk;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+
+int gpu_count() {
+#if AI_CORE_WITH_CUDA
+  return c10::cuda::device_count();
+#else
+  return 0;
+#endif
+}
+
+at::Tensor cpu_floats(std::vector<std::int64_t> sizes) {
+  return at::arange(c10::multiply_integers(sizes), at::TensorOptions().dtype(at::kFloat))
+      .reshape(sizes);
+}
+
+// --- dtype.hpp ------------------------------------------------------------------------------------
+
+TEST(DtypeTest, NamesTheVocabularyShortAndOthersLikeTorch) {
+  EXPECT_EQ(ai_core::dtype_name(at::kFloat), "f32");
+  EXPECT_EQ(ai_core::dtype_name(at::kBFloat16), "bf16");
+  EXPECT_EQ(ai_core::dtype_name(at::kFloat8_e4m3fn), "fp8_e4m3fn");
+  EXPECT_EQ(ai_core::dtype_name(at::kBool), "bool");
+  EXPECT_EQ(ai_core::dtype_name(at::kComplexFloat), "ComplexFloat");
+  EXPECT_EQ(ai_core::dtype_name(static_cast<c10::ScalarType>(100)), "<invalid dtype>");
+}
+
+TEST(DtypeTest, SizesMatchTorchForEveryInteropDtype) {
+  int count = 0;
+  for (int i = 0; i < static_cast<int>(c10::ScalarType::NumOptions); ++i) {
+    const auto dtype = static_cast<c10::ScalarType>(i);
+    if (!ai_core::is_interop_dtype(dtype)) {
+      EXPECT_EQ(ai_core::dtype_size(dtype), 0) << c10::toString(dtype);
+      continue;
+    }
+    ++count;
+    EXPECT_EQ(ai_core::dtype_size(dtype), static_cast<std::int64_t>(c10::elementSize(dtype)))
+        << c10::toString(dtype);
+    EXPECT_TRUE(DtypeSet::interop().contains(dtype));
+  }
+  EXPECT_EQ(count, 12);
+}
+
+TEST(DtypeTest, ElementTypesMapToTheirDtypes) {
+  static_assert(ai_core::dtype_of_v<float> == at::kFloat);
+  static_assert(ai_core::dtype_of_v<const c10::Half> == at::kHalf);
+  static_assert(ai_core::dtype_of_v<c10::BFloat16> == at::kBFloat16);
+  static_assert(ai_core::dtype_of_v<std::int8_t> == at::kChar);
+  static_assert(ai_core::dtype_of_v<std::uint8_t> == at::kByte);
+  static_assert(ai_core::dtype_of_v<bool> == at::kBool);
+  static_assert(ai_core::dtype_of_v<c10::Float8_e5m2> == at::kFloat8_e5m2);
+  static_assert(ai_core::TensorElement<double>);
+  static_assert(!ai_core::TensorElement<char>);
+  static_assert(!ai_core::TensorElement<c10::complex<float>>);
+}
+
+TEST(DtypeTest, SetMembershipAndText) {
+  constexpr DtypeSet half_types{at::kHalf, at::kBFloat16};
+  static_assert(half_types.contains(at::kHalf) && !half_types.contains(at::kFloat));
+  EXPECT_EQ(half_types.to_string(), "f16 or bf16");
+  EXPECT_EQ(DtypeSet{at::kFloat}.to_string(), "f32");
+  EXPECT_EQ(DtypeSet::floating().to_string(), "f32, f16, bf16 or f64");
+  EXPECT_EQ(DtypeSet{}.to_string(), "no dtype");
+  EXPECT_EQ(DtypeSet{}.with(at::kInt), DtypeSet{at::kInt});
+}
+
+// --- as_host_buffer: the host path -------------------------------------------------------------------
+
+TEST(TensorBufferViewTest, DescribesAContiguousTensorZeroCopy) {
+  at::Tensor t = cpu_floats({2, 3});
+  const auto refs = t.storage().use_count();
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v, ai_core::as_host_buffer(t));
+  EXPECT_EQ(v.data(), t.data_ptr());
+  EXPECT_EQ(v.dtype(), at::kFloat);
+  EXPECT_EQ(v.rank(), 2);
+  EXPECT_THAT(v.sizes(), ElementsAre(2, 3));
+  EXPECT_THAT(v.strides(), ElementsAre(3, 1));
+  EXPECT_EQ(v.numel(), 6);
+  EXPECT_EQ(v.byte_size(), 24);
+  EXPECT_EQ(v.element_size(), 4);
+  EXPECT_TRUE(v.is_contiguous());
+  EXPECT_EQ(v.device(), c10::Device(c10::kCPU));
+  EXPECT_EQ(v.stream(), nullptr);
+  EXPECT_FALSE(v.has_pinned_stream());
+  EXPECT_FALSE(v.is_read_only());
+  // Borrowing: no refcount taken.
+  EXPECT_EQ(t.storage().use_count(), refs);
+}
+
+TEST(TensorBufferViewTest, StridedViewHasItsSpanAsByteSize) {
+  at::Tensor base = cpu_floats({4, 6});
+  at::Tensor t = base.slice(1, 1, 5, 2);  // sizes [4, 2], strides [6, 2], offset 1
+  EXPECT_THAT(ai_core::as_host_buffer(t), HasErrorCode(ErrorCode::invalid_config));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v,
+                               ai_core::as_host_buffer(t, {.contiguity = Contiguity::any}));
+  EXPECT_EQ(v.data(), t.data_ptr());
+  EXPECT_EQ(static_cast<float*>(v.data())[0], 1.0f);
+  EXPECT_THAT(v.strides(), ElementsAre(6, 2));
+  EXPECT_FALSE(v.is_contiguous());
+  EXPECT_EQ(v.byte_size(), ((4 - 1) * 6 + (2 - 1) * 2 + 1) * 4);
+}
+
+TEST(TensorBufferViewTest, SizeZeroAndZeroDimTensorsAreValid) {
+  at::Tensor empty = at::empty({0, 5}, at::kFloat);
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView e, ai_core::as_host_buffer(empty, {.alignment = 64}));
+  EXPECT_EQ(e.numel(), 0);
+  EXPECT_EQ(e.byte_size(), 0);
+  EXPECT_EQ(e.data(), nullptr);
+  EXPECT_THAT(e.sizes(), ElementsAre(0, 5));
+
+  at::Tensor scalar = at::ones({}, at::kDouble);
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView s, ai_core::as_host_buffer(scalar));
+  EXPECT_EQ(s.rank(), 0);
+  EXPECT_EQ(s.numel(), 1);
+  EXPECT_EQ(s.byte_size(), 8);
+  EXPECT_EQ(*static_cast<double*>(s.data()), 1.0);
+}
+
+TEST(TensorBufferViewTest, PinnedStreamIsReturnedAsIs) {
+  at::Tensor t = cpu_floats({3});
+  int marker = 0;
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v,
+                               ai_core::as_host_buffer(t, {.stream = &marker}));
+  EXPECT_TRUE(v.has_pinned_stream());
+  EXPECT_EQ(v.stream(), &marker);
+  EXPECT_EQ(v.with_stream(nullptr).stream(), nullptr);
+  EXPECT_TRUE(v.with_stream(nullptr).has_pinned_stream());
+}
+
+TEST(TensorBufferViewTest, ReadOnlyAccessDoesNotNeedAMutableTensor) {
+  at::Tensor t = cpu_floats({4});
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v,
+                               ai_core::as_host_buffer(t, {.access = Access::read_only}));
+  EXPECT_TRUE(v.is_read_only());
+  EXPECT_EQ(v.data(), t.const_data_ptr());
+}
+
+TEST(TensorBufferViewTest, EveryInteropDtypeIsAccepted) {
+  for (int i = 0; i < static_cast<int>(c10::ScalarType::NumOptions); ++i) {
+    const auto dtype = static_cast<c10::ScalarType>(i);
+    if (!ai_core::is_interop_dtype(dtype)) continue;
+    at::Tensor t = at::empty({3, 2}, at::TensorOptions().dtype(dtype));
+    auto v = ai_core::as_host_buffer(t);
+    ASSERT_THAT(v, IsOk()) << c10::toString(dtype);
+    EXPECT_EQ(v->dtype(), dtype);
+    EXPECT_EQ(v->byte_size(), 6 * ai_core::dtype_size(dtype));
+  }
+}
+
+// --- as_host_buffer / as_cuda_buffer: every validation error ----------------------------------------
+
+struct ViolationCase {
+  std::string name;
+  at::Tensor tensor;
+  BufferRequirements requirements;
+  ErrorCode code;
+  std::string message;  // a substring the message must contain
+};
+
+std::vector<ViolationCase> violation_cases() {
+  std::vector<ViolationCase> cases;
+  cases.push_back({"undefined", at::Tensor(), {.name = "w"}, ErrorCode::invalid_config,
+                   "undefined; expected a defined tensor (tensor 'w')"});
+  cases.push_back({"dtype not allowed", cpu_floats({2}), {.dtypes = {at::kHalf, at::kBFloat16}},
+                   ErrorCode::invalid_config, "dtype mismatch: expected f16 or bf16, got f32"});
+  cases.push_back({"dtype outside the vocabulary", at::zeros({2}, at::kComplexFloat),
+                   {.dtypes = DtypeSet::interop().with(at::kComplexFloat)},
+                   ErrorCode::invalid_config, "got ComplexFloat"});
+  cases.push_back({"non-contiguous", cpu_floats({3, 4}).t(), {},
+                   ErrorCode::invalid_config,
+                   "not contiguous (sizes [4, 3], strides [1, 4]); the requirement is "
+                   "Contiguity::required"});
+  cases.push_back({"copy needs an owner", cpu_floats({3}), {.contiguity = Contiguity::copy_if_needed},
+                   ErrorCode::invalid_config, "needs an owning buffer"});
+  cases.push_back({"misaligned", cpu_floats({8}).slice(0, 1), {.alignment = 16},
+                   ErrorCode::invalid_config, "is not aligned to 16 bytes"});
+  cases.push_back({"alignment not a power of two", cpu_floats({8}), {.alignment = 12},
+                   ErrorCode::invalid_config, "alignment requirement 12 is not a power of two"});
+  cases.push_back({"rank above the maximum", at::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}), {},
+                   ErrorCode::dimension_mismatch, "rank 9 exceeds the maximum 8"});
+  cases.push_back({"sparse", cpu_floats({2, 2}).to_sparse(), {}, ErrorCode::invalid_config,
+                   "layout sparse COO is not supported"});
+  cases.push_back({"meta", at::empty({2}, at::TensorOptions().device(c10::kMeta)), {},
+                   ErrorCode::invalid_config, "meta tensors have no data"});
+  cases.push_back({"quantized",
+                   at::quantize_per_tensor(cpu_floats({2}), 0.1, 0, at::kQUInt8), {},
+                   ErrorCode::invalid_config, "quantized tensors"});
+  cases.push_back({"conj bit", at::zeros({2}, at::kComplexFloat).conj(),
+                   {.dtypes = DtypeSet::interop().with(at::kComplexFloat)},
+                   ErrorCode::invalid_config, "pending conjugate bit"});
+  cases.push_back({"neg bit", at::imag(at::zeros({2}, at::kComplexFloat).conj()),
+                   {}, ErrorCode::invalid_config, "pending negative bit"});
+  return cases;
+}
+
+TEST(TensorBufferViewTest, EveryViolationIsAnErrorNamingPropertyAndRequirement) {
+  for (const ViolationCase& c : violation_cases()) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THAT(ai_core::as_host_buffer(c.tensor, c.requirements),
+                AllOf(HasErrorCode(c.code), HasMessage(c.message)));
+    if (c.requirements.contiguity != Contiguity::copy_if_needed) {
+      EXPECT_THAT(ai_core::make_host_buffer(c.tensor, c.requirements),
+                  AllOf(HasErrorCode(c.code), HasMessage(c.message)));
+    }
+  }
+}
+
+TEST(TensorBufferViewTest, WrongDeviceIsADeviceMismatch) {
+  at::Tensor t = cpu_floats({2});
+  auto r = ai_core::as_cuda_buffer(t, {.name = "input"});
+  ASSERT_THAT(r, HasErrorCode(ErrorCode::device_mismatch));
+  EXPECT_THAT(r, HasMessage("needs a CUDA tensor"));
+  EXPECT_THAT(r, HasMessage("tensor 'input'"));
+  ASSERT_NE(r.error().device_info(), nullptr);
+  EXPECT_EQ(r.error().device_info()->device, c10::Device(c10::kCPU));
+  EXPECT_THAT(ai_core::make_cuda_buffer(t), HasErrorCode(ErrorCode::device_mismatch));
+  at::Tensor meta = at::empty({2}, at::TensorOptions().device(c10::kMeta));
+  EXPECT_THAT(ai_core::as_cuda_buffer(meta), HasMessage("meta tensors have no data"));
+}
+
+TEST(TensorBufferViewTest, ByteSizeOverflowIsAnError) {
+  // A CPU tensor viewing a 1-element storage with a huge stride: as_strided does not check
+  // the storage bound against overflow of (size-1)*stride.
+  at::Tensor base = at::zeros({1}, at::kDouble);
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max() / 4;
+  at::Tensor t;
+  try {
+    t = base.as_strided({3}, {big}, 0);
+  } catch (const c10::Error&) {
+    GTEST_SKIP() << "torch rejects the overflowing view itself";
+  }
+  auto r = ai_core::as_host_buffer(t, {.contiguity = Contiguity::any});
+  EXPECT_THAT(r, AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("overflows int64")));
+}
+
+// --- make_host_buffer: the owning buffer -------------------------------------------------------------
+
+TEST(TensorBufferTest, KeepsTheStorageAliveAfterTheTensorDies) {
+  TensorBuffer buffer;
+  EXPECT_FALSE(buffer.owns_storage());
+  const void* data = nullptr;
+  {
+    at::Tensor t = at::empty({16}, at::kFloat);
+    for (int i = 0; i < 16; ++i) t[i] = i;
+    data = t.data_ptr();
+    const auto refs = t.storage().use_count();
+    AI_CORE_ASSERT_OK_AND_ASSIGN(buffer, ai_core::make_host_buffer(t));
+    EXPECT_EQ(t.storage().use_count(), refs + 1);
+  }
+  EXPECT_TRUE(buffer.owns_storage());
+  EXPECT_EQ(buffer.data(), data);
+  EXPECT_EQ(buffer.storage().use_count(), 1);  // the tensor is gone; the buffer holds the memory
+  EXPECT_EQ(static_cast<const float*>(buffer.data())[15], 15.0f);
+  EXPECT_FALSE(buffer.is_copy());
+  TensorBuffer copy = buffer;
+  EXPECT_EQ(buffer.storage().use_count(), 2);
+}
+
+TEST(TensorBufferTest, ContiguousCopyOnlyWhenAskedAndVisible) {
+  at::Tensor t = cpu_floats({3, 4}).t();
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer buffer,
+                               ai_core::make_host_buffer(t, {.contiguity = Contiguity::copy_if_needed}));
+  EXPECT_TRUE(buffer.is_copy());
+  EXPECT_NE(buffer.data(), t.data_ptr());
+  EXPECT_THAT(buffer.sizes(), ElementsAre(4, 3));
+  EXPECT_THAT(buffer.strides(), ElementsAre(3, 1));
+  EXPECT_EQ(static_cast<const float*>(buffer.data())[1], 4.0f);  // t[0][1] = original[1][0]
+  // Already contiguous: no copy.
+  at::Tensor c = cpu_floats({3});
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer same,
+                               ai_core::make_host_buffer(c, {.contiguity = Contiguity::copy_if_needed}));
+  EXPECT_FALSE(same.is_copy());
+  EXPECT_EQ(same.data(), c.data_ptr());
+  // The copy is made only when the other requirements hold.
+  EXPECT_THAT(ai_core::make_host_buffer(t, {.dtypes = {at::kHalf},
+                                            .contiguity = Contiguity::copy_if_needed}),
+              HasMessage("dtype mismatch"));
+}
+
+// Views of temporaries do not compile (the rvalue overloads are deleted).
+template <class B>
+concept CanView = requires(B&& b) { std::forward<B>(b).view(); };
+template <class T>
+concept CanBorrowHost = requires(T&& t) { ai_core::as_host_buffer(std::forward<T>(t)); };
+template <class T>
+concept CanBorrowCuda = requires(T&& t) { ai_core::as_cuda_buffer(std::forward<T>(t)); };
+template <class T>
+concept CanOwnHost = requires(T&& t) { ai_core::make_host_buffer(std::forward<T>(t)); };
+static_assert(!CanView<TensorBuffer>);
+static_assert(CanView<const TensorBuffer&>);
+static_assert(!CanBorrowHost<at::Tensor>);
+static_assert(!CanBorrowCuda<at::Tensor>);
+static_assert(CanBorrowCuda<const at::Tensor&>);
+static_assert(CanBorrowHost<at::Tensor&>);
+static_assert(CanOwnHost<at::Tensor>);  // owning: a temporary is fine
+
+// --- from_raw + to_tensor: caller memory ---------------------------------------------------------------
+
+struct ReleaseCounter {
+  std::atomic<int> calls{0};
+  static void release(void* self) { static_cast<ReleaseCounter*>(self)->calls.fetch_add(1); }
+};
+
+TEST(ToTensorTest, WrapsCallerMemoryAndReleasesTheOwnerExactlyOnce) {
+  std::vector<float> memory(12);
+  for (int i = 0; i < 12; ++i) memory[i] = static_cast<float>(i);
+  ReleaseCounter counter;
+  const std::int64_t sizes[] = {3, 4};
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView view,
+      TensorBufferView::from_raw(memory.data(), 48, at::kFloat, sizes, {}, c10::Device(c10::kCPU)));
+  EXPECT_THAT(view.strides(), ElementsAre(4, 1));
+  {
+    AI_CORE_ASSERT_OK_AND_ASSIGN(
+        at::Tensor t,
+        ai_core::to_tensor(view, BufferOwner::from_function(&counter, &ReleaseCounter::release)));
+    EXPECT_EQ(t.data_ptr(), memory.data());
+    EXPECT_EQ(t.sizes(), at::IntArrayRef({3, 4}));
+    EXPECT_EQ(t[2][3].item<float>(), 11.0f);
+    at::Tensor view_of_it = t.slice(0, 1);
+    t = at::Tensor();
+    EXPECT_EQ(counter.calls.load(), 0);  // the slice still shares the storage
+    view_of_it.mul_(2);
+  }
+  EXPECT_EQ(counter.calls.load(), 1);
+  EXPECT_EQ(memory[4], 8.0f);  // written through the tensor, zero copy
+}
+
+TEST(ToTensorTest, StridedAndSizeZeroAndSharedPtrOwners) {
+  auto memory = std::make_shared<std::vector<std::int32_t>>(10, 7);
+  std::weak_ptr<std::vector<std::int32_t>> watch = memory;
+  const std::int64_t sizes[] = {2, 3};
+  const std::int64_t strides[] = {5, 2};  // largest offset 5 + 4 = 9 < 10
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView view,
+      TensorBufferView::from_raw(memory->data(), 40, at::kInt, sizes, strides, c10::Device(c10::kCPU)));
+  EXPECT_EQ(view.byte_size(), 40);
+  {
+    AI_CORE_ASSERT_OK_AND_ASSIGN(at::Tensor t,
+                                 ai_core::to_tensor(view, BufferOwner::from_shared(std::move(memory))));
+    EXPECT_EQ(t.strides(), at::IntArrayRef({5, 2}));
+    EXPECT_FALSE(watch.expired());
+  }
+  EXPECT_TRUE(watch.expired());
+
+  const std::int64_t empty_sizes[] = {0, 3};
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView empty,
+                               TensorBufferView::from_raw(nullptr, 0, at::kBool, empty_sizes, {},
+                                                          c10::Device(c10::kCPU)));
+  int released = 0;
+  {
+    AI_CORE_ASSERT_OK_AND_ASSIGN(at::Tensor t, ai_core::to_tensor(empty, BufferOwner::from_callable(
+                                                                         [&] { ++released; })));
+    EXPECT_EQ(t.numel(), 0);
+    EXPECT_EQ(t.scalar_type(), at::kBool);
+  }
+  EXPECT_EQ(released, 1);
+}
+
+TEST(ToTensorTest, FromRawRejectsLayoutsThatDoNotFit) {
+  alignas(16) static float memory[16];
+  const c10::Device cpu(c10::kCPU);
+  struct Case {
+    std::string name;
+    std::vector<std::int64_t> sizes, strides;
+    std::int64_t byte_size;
+    void* data;
+    c10::ScalarType dtype;
+    std::string message;
+  };
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 2;
+  const std::vector<Case> cases = {
+      {"negative size", {2, -1}, {}, 64, memory, at::kFloat, "size -1 of dimension 1"},
+      {"negative stride", {2, 2}, {2, -1}, 64, memory, at::kFloat, "stride -1 of dimension 1"},
+      {"past the byte size", {4, 4}, {4, 1}, 60, memory, at::kFloat,
+       "reach 64 bytes (largest offset 15 elements of 4 bytes); expected at most the buffer's 60"},
+      {"stride past the byte size", {2, 2}, {8, 1}, 36, memory, at::kFloat, "reach 40 bytes"},
+      {"numel overflow", {huge, 4}, {}, 64, memory, at::kFloat, "overflows int64"},
+      {"span overflow", {3, 2}, {huge, 1}, 64, memory, at::kFloat, "overflows int64"},
+      {"byte overflow", {huge}, {1}, 64, memory, at::kDouble, "overflows int64"},
+      {"null data", {2}, {}, 64, nullptr, at::kFloat, "data is null"},
+      {"misaligned", {2}, {}, 60, reinterpret_cast<char*>(memory) + 2, at::kFloat,
+       "not aligned to the element size 4"},
+      {"negative byte size", {0}, {}, -1, memory, at::kFloat, "byte size -1 is negative"},
+      {"stride count", {2, 2}, {1}, 64, memory, at::kFloat, "1 strides for 2 sizes"},
+      {"dtype", {2}, {}, 64, memory, at::kComplexFloat, "got ComplexFloat"},
+      {"rank", {1, 1, 1, 1, 1, 1, 1, 1, 1}, {}, 64, memory, at::kFloat, "rank 9 exceeds"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = TensorBufferView::from_raw(c.data, c.byte_size, c.dtype, c.sizes, c.strides, cpu);
+    EXPECT_THAT(r, HasMessage(c.message));
+    EXPECT_FALSE(r.has_value());
+  }
+  // Size-1 dims with odd strides are fine and stay as given.
+  const std::int64_t sizes[] = {1, 4, 1};
+  const std::int64_t strides[] = {1000, 1, 77};
+  auto ok = TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, strides, cpu);
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_TRUE(ok->is_contiguous());
+  EXPECT_EQ(ok->byte_size(), 16);
+}
+
+TEST(ToTensorTest, FailureReleasesTheOwnerOnce) {
+  float memory[4] = {};
+  const std::int64_t sizes[] = {4};
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView view,
+      TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {}, c10::Device(c10::kCPU),
+                                 Access::read_only));
+  ReleaseCounter counter;
+  auto r = ai_core::to_tensor(view, BufferOwner::from_function(&counter, &ReleaseCounter::release));
+  EXPECT_THAT(r, AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("read-only")));
+  EXPECT_EQ(counter.calls.load(), 1);
+  // A default view (rank 0, one element, null data) is rejected.
+  EXPECT_THAT(ai_core::to_tensor(TensorBufferView(), BufferOwner::unowned()),
+              HasMessage("data is null"));
+}
+
+TEST(ToTensorTest, MissingCudaDeviceIsAnError) {
+  if (gpu_count() > 0) GTEST_SKIP() << "a GPU is present";
+  float memory[4] = {};
+  const std::int64_t sizes[] = {4};
+  auto r = TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {},
+                                      c10::Device(c10::kCUDA, 0));
+  EXPECT_THAT(r, HasErrorCode(ErrorCode::device_not_available));
+  auto no_index = TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {},
+                                             c10::Device(c10::kCUDA));
+  EXPECT_THAT(no_index, HasMessage("has no index"));
+}
+
+TEST(BufferOwnerTest, MovesAndResetsReleaseOnce) {
+  ReleaseCounter counter;
+  {
+    BufferOwner a = BufferOwner::from_function(&counter, &ReleaseCounter::release);
+    BufferOwner b = std::move(a);
+    EXPECT_FALSE(a.owns());  // NOLINT(bugprone-use-after-move): checking the moved-from state
+    EXPECT_TRUE(b.owns());
+    BufferOwner c;
+    c = std::move(b);
+    c.reset();
+    EXPECT_EQ(counter.calls.load(), 1);
+    c.reset();
+  }
+  EXPECT_EQ(counter.calls.load(), 1);
+  EXPECT_FALSE(BufferOwner::unowned().owns());
+}
+
+// --- TensorBuffer -> tensor, output buffers ------------------------------------------------------------
+
+TEST(ToTensorTest, OwningBufferBecomesATensorSharingItsStorage) {
+  at::Tensor base = cpu_floats({4, 6});
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBuffer buffer,
+      ai_core::make_host_buffer(base.slice(1, 2, 6), {.contiguity = Contiguity::any}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(at::Tensor t, ai_core::to_tensor(buffer));
+  EXPECT_TRUE(t.storage().is_alias_of(base.storage()));
+  EXPECT_EQ(t.data_ptr(), base.slice(1, 2, 6).data_ptr());
+  EXPECT_TRUE(t.equal(base.slice(1, 2, 6)));
+  EXPECT_THAT(ai_core::to_tensor(TensorBuffer()), HasMessage("owns no storage"));
+}
+
+TEST(OutputBufferTest, AllocatesWithItsBuffer) {
+  const std::int64_t sizes[] = {5, 7};
+  AI_CORE_ASSERT_OK_AND_ASSIGN(auto out,
+                               ai_core::allocate_output_buffer(sizes, at::kBFloat16, c10::Device(c10::kCPU)));
+  EXPECT_EQ(out.first.sizes(), at::IntArrayRef({5, 7}));
+  EXPECT_EQ(out.first.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(out.second.data(), out.first.data_ptr());
+  EXPECT_EQ(out.second.byte_size(), 70);
+
+  AI_CORE_ASSERT_OK_AND_ASSIGN(auto like, ai_core::allocate_like(cpu_floats({3, 4}).t()));
+  EXPECT_EQ(like.first.sizes(), at::IntArrayRef({4, 3}));
+  EXPECT_TRUE(like.first.is_contiguous());
+  EXPECT_EQ(like.second.data(), like.first.data_ptr());
+
+  const std::int64_t negative[] = {2, -3};
+  EXPECT_THAT(ai_core::allocate_output_buffer(negative, at::kFloat, c10::Device(c10::kCPU)),
+              HasMessage("size -3 of dimension 1"));
+  const std::int64_t huge[] = {std::numeric_limits<std::int64_t>::max() / 2, 4};
+  EXPECT_THAT(ai_core::allocate_output_buffer(huge, at::kFloat, c10::Device(c10::kCPU)),
+              HasMessage("overflows int64"));
+  EXPECT_THAT(ai_core::allocate_output_buffer(sizes, at::kComplexDouble, c10::Device(c10::kCPU)),
+              HasMessage("got ComplexDouble"));
+  EXPECT_THAT(ai_core::allocate_like(at::Tensor()), HasMessage("undefined"));
+}
+
+// --- CUDA helpers without a GPU --------------------------------------------------------------------------
+
+TEST(CudaHelpersTest, ReportMissingCudaAsErrors) {
+  if (gpu_count() > 0) GTEST_SKIP() << "a GPU is present";
+  EXPECT_THAT(ai_core::CudaEvent::create(c10::Device(c10::kCUDA, 0)),
+              HasErrorCode(ErrorCode::device_not_available));
+  EXPECT_THAT(ai_core::wait_stream(nullptr, reinterpret_cast<void*>(1), c10::Device(c10::kCUDA, 0)),
+              HasErrorCode(ErrorCode::device_not_available));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer buffer, ai_core::make_host_buffer(cpu_floats({2})));
+  EXPECT_THAT(ai_core::release_after(nullptr, buffer), HasErrorCode(ErrorCode::device_mismatch));
+  EXPECT_THAT(ai_core::release_after(nullptr, TensorBuffer()), HasMessage("owns no storage"));
+  EXPECT_EQ(ai_core::collect_released_buffers(), 0);
+}
+
+}  // namespace
