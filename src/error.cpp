@@ -206,7 +206,15 @@ CoreError CoreError::torch(std::string kind, std::string message,
   }
   TorchInfo info{kind, message, accelerator_error, std::nullopt};
   ErrorCode code = ErrorCode::torch;
-  if (info.kind == "c10::OutOfMemoryError") {
+  // Note [CPU allocation failures]: libtorch 2.11's CPU allocator reports a failed allocation
+  // with a plain c10::Error ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator:
+  // can't allocate memory: you tried to allocate N bytes. Error code 12 (Cannot allocate
+  // memory)"), not with c10::OutOfMemoryError as the CUDA allocator does. It is recognized by
+  // the allocator's message, so both become out_of_memory; the c10 kind stays in torch_info().
+  const bool cpu_allocator_failure =
+      message.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
+      message.find("DefaultCPUAllocator: not enough memory") != std::string::npos;
+  if (info.kind == "c10::OutOfMemoryError" || cpu_allocator_failure) {
     code = ErrorCode::out_of_memory;
     if (auto bytes = exact_bytes_in(message)) info.memory = MemoryInfo{bytes, std::nullopt};
   }

@@ -307,8 +307,9 @@ class AI_CORE_API CoreError {
                                                    Location location = Location::current());
 
   /// Makes an error from a libtorch exception of class `kind` ("c10::IndexError") with message
-  /// `message`: `out_of_memory` for "c10::OutOfMemoryError" (with the requested bytes when the
-  /// message states them), else `torch`. <ai_core/torch_error.hpp> calls it for a `c10::Error`.
+  /// `message`: `out_of_memory` for "c10::OutOfMemoryError" and for the CPU allocator's failure
+  /// (a plain c10::Error, recognized by its message), with the requested bytes when the message
+  /// states them exactly; else `torch`. <ai_core/torch_error.hpp> calls it for a `c10::Error`.
   [[nodiscard]] static CoreError torch(std::string kind, std::string message,
                                        std::optional<std::int32_t> accelerator_error = {},
                                        Location location = Location::current());

@@ -3,7 +3,8 @@
 //
 // libtorch reports errors by throwing `c10::Error` (TORCH_CHECK) and its subclasses.
 // `from_c10_error` turns one into a CoreError that keeps the c10 kind ("c10::IndexError") and the
-// original message (`torch_info()`); a `c10::OutOfMemoryError` becomes `out_of_memory`.
+// original message (`torch_info()`); a `c10::OutOfMemoryError`, and the CPU allocator's failure
+// (a plain c10::Error in libtorch 2.11), become `out_of_memory`.
 // `capture(callable)` runs code that may throw and returns a `Result`: the seam where libtorch's
 // exceptions become ai_core's errors. This header includes <c10/util/Exception.h>; error.hpp and
 // expected.hpp do not need it.
@@ -59,7 +60,8 @@ namespace ai_core {
   return "c10::Error";
 }
 
-/// Returns `error` as a CoreError: code `torch` (or `out_of_memory` for c10::OutOfMemoryError),
+/// Returns `error` as a CoreError: code `torch` (or `out_of_memory` for c10::OutOfMemoryError and
+/// allocation failures, Note [CPU allocation failures] in src/error.cpp),
 /// `torch_info()` holding the kind and the message without the C++ backtrace, and for
 /// c10::AcceleratorError its error code. `location` is where the conversion happened (c10 keeps
 /// the throw site in the message).
