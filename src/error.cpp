@@ -58,8 +58,8 @@ std::optional<std::uint64_t> exact_bytes_in(const std::string& message) {
     const char* last = message.data() + message.size();
     std::uint64_t bytes = 0;
     const auto [ptr, ec] = std::from_chars(first, last, bytes);
-    if (ec == std::errc() && std::string_view(ptr, static_cast<std::size_t>(last - ptr))
-                                     .starts_with(" bytes")) {
+    if (ec == std::errc() &&
+        std::string_view(ptr, static_cast<std::size_t>(last - ptr)).starts_with(" bytes")) {
       return bytes;
     }
   }
@@ -78,8 +78,11 @@ const std::error_category& error_category() noexcept {
 namespace detail {
 
 const ErrorRep& moved_from_error_rep() noexcept {
-  static const ErrorRep rep{ErrorCode::invalid_config, "CoreError used after it was moved from",
-                            std::source_location(), {}, {}};
+  static const ErrorRep rep{ErrorCode::invalid_config,
+                            "CoreError used after it was moved from",
+                            std::source_location(),
+                            {},
+                            {}};
   return rep;
 }
 
@@ -93,6 +96,20 @@ std::string exception_type_name(const std::exception& error) {
 #endif
   return mangled;
 }
+
+namespace {
+template <class T>
+void append_number(std::string& out, T value) {
+  char buffer[64];
+  const auto end = std::to_chars(buffer, buffer + sizeof(buffer), value).ptr;
+  out.append(buffer, static_cast<std::size_t>(end - buffer));
+}
+}  // namespace
+
+void append_signed(std::string& out, long long value) { append_number(out, value); }
+void append_unsigned(std::string& out, unsigned long long value) { append_number(out, value); }
+void append_float(std::string& out, float value) { append_number(out, value); }
+void append_double(std::string& out, double value) { append_number(out, value); }
 
 std::string stream_to_string(void (*write)(std::ostream&, const void*), const void* value) {
   std::ostringstream os;
@@ -135,8 +152,7 @@ CoreError CoreError::device_not_available(c10::Device device, std::string detail
 }
 
 CoreError CoreError::device_not_available(std::string description, Location location) {
-  return build(ErrorCode::device_not_available, std::move(description), std::monostate{},
-               location);
+  return build(ErrorCode::device_not_available, std::move(description), std::monostate{}, location);
 }
 
 CoreError CoreError::device_mismatch(c10::Device expected, c10::Device actual, std::string detail,

@@ -29,8 +29,9 @@ TEST(CudaErrorTest, MapsAllocationFailuresToOutOfMemory) {
   ASSERT_NE(e.cuda_info(), nullptr);
   EXPECT_EQ(e.cuda_info()->code, 2);
   EXPECT_EQ(e.cuda_info()->name, "cudaErrorMemoryAllocation");
-  EXPECT_EQ(e.to_string(),
-            "out of memory: cudaMalloc of the KV cache: out of memory (cudaErrorMemoryAllocation = 2)");
+  EXPECT_EQ(
+      e.to_string(),
+      "out of memory: cudaMalloc of the KV cache: out of memory (cudaErrorMemoryAllocation = 2)");
 }
 
 TEST(CudaErrorTest, MapsOtherErrorsToKernelErrors) {
@@ -52,8 +53,8 @@ TEST(CudaErrorTest, MapsOtherErrorsToKernelErrors) {
     EXPECT_EQ(e.code(), ErrorCode::kernel_error);
     EXPECT_EQ(e.cuda_info()->code, c.number);
     EXPECT_EQ(e.cuda_info()->name, c.name);
-    EXPECT_THAT(e.message(), HasSubstr(std::string("launching fill: ") +
-                                       cudaGetErrorString(c.status)));
+    EXPECT_THAT(e.message(),
+                HasSubstr(std::string("launching fill: ") + cudaGetErrorString(c.status)));
     EXPECT_THAT(e.message(), HasSubstr(std::string(c.name) + " = " + std::to_string(c.number)));
   }
 }

@@ -148,8 +148,8 @@ TEST(CoreErrorTest, DeviceNotAvailableCarriesTheDevice) {
 }
 
 TEST(CoreErrorTest, DeviceMismatchCarriesBothDevices) {
-  const auto e = CoreError::device_mismatch(c10::Device("cuda:0"), c10::Device("cpu"),
-                                            "tensor 'input'");
+  const auto e =
+      CoreError::device_mismatch(c10::Device("cuda:0"), c10::Device("cpu"), "tensor 'input'");
   EXPECT_EQ(e.code(), ErrorCode::device_mismatch);
   EXPECT_EQ(e.to_string(), "device mismatch: expected cuda:0, got cpu (tensor 'input')");
   ASSERT_NE(e.device_info(), nullptr);
@@ -187,8 +187,7 @@ TEST(CoreErrorTest, KernelAndCuda) {
 
   const auto illegal = CoreError::cuda(700, "cudaErrorIllegalAddress", "launching gemv");
   EXPECT_EQ(illegal.code(), ErrorCode::kernel_error);
-  EXPECT_EQ(illegal.to_string(),
-            "kernel error: launching gemv (cudaErrorIllegalAddress = 700)");
+  EXPECT_EQ(illegal.to_string(), "kernel error: launching gemv (cudaErrorIllegalAddress = 700)");
   ASSERT_NE(illegal.cuda_info(), nullptr);
   EXPECT_EQ(illegal.cuda_info()->code, 700);
   EXPECT_EQ(illegal.cuda_info()->name, "cudaErrorIllegalAddress");
@@ -278,8 +277,8 @@ TEST(CoreErrorTest, TorchKeepsKindAndMessage) {
   EXPECT_EQ(oom.memory_info()->requested_bytes, std::uint64_t{1} << 50);
   EXPECT_EQ(oom.torch_info()->kind, "c10::OutOfMemoryError");
   // The CUDA caching allocator's rounded "20.00 GiB" is not an exact byte count: not reported.
-  const auto rounded = CoreError::torch("c10::OutOfMemoryError",
-                                        "CUDA out of memory. Tried to allocate 20.00 GiB.");
+  const auto rounded =
+      CoreError::torch("c10::OutOfMemoryError", "CUDA out of memory. Tried to allocate 20.00 GiB.");
   EXPECT_EQ(rounded.memory_info(), nullptr);
   EXPECT_EQ(CoreError::torch("c10::AcceleratorError", "x", 700).torch_info()->accelerator_error,
             700);

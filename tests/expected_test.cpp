@@ -652,7 +652,8 @@ TEST(MacroTest, CheckRecordsTheCallersLocationAndMessage) {
 TEST(MacroTest, CheckRecordsTheLineOfTheMacro) {
   auto line_of_check = []() -> std::pair<Result<void>, int> {
     auto inner = []() -> Result<void> {
-      AI_CORE_CHECK(false, ErrorCode::io, "never"); return {};  // NOLINT
+      AI_CORE_CHECK(false, ErrorCode::io, "never");
+      return {};  // NOLINT
     };
     return {inner(), __LINE__ - 2};
   };
@@ -697,7 +698,7 @@ static_assert(std::is_convertible_v<const Result<int>&, std::expected<long, Core
 static_assert(!std::is_convertible_v<Result<int>, std::expected<int*, CoreError>>);
 
 std::expected<int, CoreError> std_parse(int x) { return parse_positive(x); }  // Result -> std
-Result<int> ai_core_parse(int x) { return std_parse(x); }                      // std -> Result
+Result<int> ai_core_parse(int x) { return std_parse(x); }                     // std -> Result
 
 TEST(StdExpectedTest, ConvertsBothWays) {
   EXPECT_EQ(*std_parse(3), 3);

@@ -3,8 +3,8 @@
 // a real CPU allocation failure, the c10 subclasses (IndexError, LinAlgError, NotImplementedError
 // from ops; the others through c10's own TORCH_CHECK_WITH), and capture() of every exception
 // family it converts.
-#include <ai_core/torch_error.hpp>
 #include <ai_core/testing/matchers.hpp>
+#include <ai_core/torch_error.hpp>
 
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
@@ -30,15 +30,15 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 TEST(TorchErrorTest, ConvertsARealTorchCheckFailure) {
-  const Result<at::Tensor> r =
-      capture([] { return at::matmul(at::ones({2, 3}), at::ones({2, 3})); });
+  const Result<at::Tensor> r = capture([] {
+    return at::matmul(at::ones({2, 3}), at::ones({2, 3}));
+  });
   ASSERT_THAT(r, HasErrorCode(ErrorCode::torch));
   ASSERT_NE(r.error().torch_info(), nullptr);
   EXPECT_EQ(r.error().torch_info()->kind, "c10::Error");
   EXPECT_THAT(r.error().torch_info()->message,
               HasSubstr("mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)"));
-  EXPECT_EQ(r.error().to_string(),
-            "torch error: c10::Error: " + r.error().torch_info()->message);
+  EXPECT_EQ(r.error().to_string(), "torch error: c10::Error: " + r.error().torch_info()->message);
   // No C++ backtrace in the message (what_without_backtrace).
   EXPECT_THAT(r.error().message(), Not(HasSubstr("frame #")));
 }
@@ -72,16 +72,17 @@ TEST(TorchErrorTest, KeepsTheKindOfRealOpErrors) {
     const char* message;
   };
   const Case cases[] = {
-      {"select out of range", capture([] { return at::ones({2}).select(0, 5); }),
-       "c10::IndexError", "index 5 out of range"},
+      {"select out of range", capture([] { return at::ones({2}).select(0, 5); }), "c10::IndexError",
+       "index 5 out of range"},
       {"index_select out of range",
        capture([] { return at::ones({2}).index_select(0, at::tensor({5}, at::kLong)); }),
        "c10::IndexError", "index out of range"},
       {"cholesky of a negative definite matrix",
        capture([] { return at::linalg_cholesky(-at::eye(2)); }), "c10::LinAlgError",
        "not positive-definite"},
-      {"bool matmul", capture([] { return at::mm(at::ones({2, 2}, at::kBool),
-                                                  at::ones({2, 2}, at::kBool)); }),
+      {"bool matmul", capture([] {
+         return at::mm(at::ones({2, 2}, at::kBool), at::ones({2, 2}, at::kBool));
+       }),
        "c10::NotImplementedError", "not implemented for 'Bool'"},
       {"bool subtraction",
        capture([] { return at::ones({2}, at::kBool) - at::ones({2}, at::kBool); }), "c10::Error",
@@ -96,7 +97,8 @@ TEST(TorchErrorTest, KeepsTheKindOfRealOpErrors) {
   }
 }
 
-// c10's own check macros throw each subclass: real c10 exceptions, made the way libtorch makes them.
+// c10's own check macros throw each subclass: real c10 exceptions, made the way libtorch makes
+// them.
 template <class F>
 CoreError error_of(F f) {
   auto r = capture(f);
@@ -119,9 +121,7 @@ TEST(TorchErrorTest, KeepsEveryC10Kind) {
             "c10::SyntaxError");
   EXPECT_EQ(error_of([] { TORCH_CHECK_WITH(DistBackendError, false, "d"); }).torch_info()->kind,
             "c10::DistBackendError");
-  EXPECT_EQ(error_of([] { TORCH_CHECK_WITH(DistQueueEmptyError, false, "q"); })
-                .torch_info()
-                ->kind,
+  EXPECT_EQ(error_of([] { TORCH_CHECK_WITH(DistQueueEmptyError, false, "q"); }).torch_info()->kind,
             "c10::DistQueueEmptyError");
   EXPECT_EQ(error_of([] { TORCH_CHECK_WITH(DistNetworkError, false, "n"); }).torch_info()->kind,
             "c10::DistNetworkError");

@@ -26,7 +26,6 @@
 
 #include <c10/core/Device.h>
 
-#include <charconv>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -48,9 +47,9 @@ namespace ai_core {
 /// (the seed's non-exhaustive enum). `ErrorCode` converts to `std::error_code` (category
 /// `ai_core::error_category()`).
 enum class ErrorCode : std::int32_t {
-  invalid_config = 1,        ///< A configuration value or argument is invalid (bad env value, null).
-  shape_mismatch = 2,        ///< A tensor's shape differs from the one expected (payload: shapes).
-  dimension_mismatch = 3,    ///< A rank or a single dimension is not the one expected.
+  invalid_config = 1,      ///< A configuration value or argument is invalid (bad env value, null).
+  shape_mismatch = 2,      ///< A tensor's shape differs from the one expected (payload: shapes).
+  dimension_mismatch = 3,  ///< A rank or a single dimension is not the one expected.
   device_not_available = 4,  ///< A requested device is absent (payload: the device).
   device_mismatch = 5,       ///< A tensor lives on another device than expected (payload: both).
   out_of_memory = 6,         ///< An allocation failed (payload: requested/free bytes when known).
@@ -136,8 +135,8 @@ struct IoInfo {
 /// Payload of errors converted from a c10::Error (`torch`, or `out_of_memory` for
 /// c10::OutOfMemoryError).
 struct TorchInfo {
-  std::string kind;      ///< The exception class: "c10::Error", "c10::IndexError", ...
-  std::string message;   ///< The original message (`what_without_backtrace()`).
+  std::string kind;     ///< The exception class: "c10::Error", "c10::IndexError", ...
+  std::string message;  ///< The original message (`what_without_backtrace()`).
   std::optional<std::int32_t> accelerator_error;  ///< c10::AcceleratorError's code, if any.
   std::optional<MemoryInfo> memory;  ///< For c10::OutOfMemoryError: the bytes, when the message
                                      ///< states them exactly.
@@ -167,6 +166,14 @@ struct ErrorRep {
 [[nodiscard]] AI_CORE_API std::string stream_to_string(void (*write)(std::ostream&, const void*),
                                                        const void* value);
 
+// Append numbers in their shortest exact form (std::to_chars). Out of line: message building is
+// cold code, and inlined std::string appends after std::to_chars trip g++ 12's -Wrestrict false
+// positive at -O3 (GCC bug 105329).
+AI_CORE_API void append_signed(std::string& out, long long value);
+AI_CORE_API void append_unsigned(std::string& out, unsigned long long value);
+AI_CORE_API void append_float(std::string& out, float value);
+AI_CORE_API void append_double(std::string& out, double value);
+
 template <class T>
 inline constexpr bool dependent_false = false;
 
@@ -187,10 +194,14 @@ void str_append(std::string& out, const T& value) {
     out += "nullptr";
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     out += std::string_view(value);
-  } else if constexpr (std::is_integral_v<U> || std::is_floating_point_v<U>) {
-    char buffer[64];
-    const auto end = std::to_chars(buffer, buffer + sizeof(buffer), value).ptr;
-    out.append(buffer, end);
+  } else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
+    append_signed(out, static_cast<long long>(value));
+  } else if constexpr (std::is_integral_v<U>) {
+    append_unsigned(out, static_cast<unsigned long long>(value));
+  } else if constexpr (std::is_same_v<U, float>) {
+    append_float(out, value);
+  } else if constexpr (std::is_floating_point_v<U>) {
+    append_double(out, static_cast<double>(value));
   } else if constexpr (std::is_same_v<U, ErrorCode>) {
     out += to_string(value);
   } else if constexpr (std::is_same_v<U, c10::Device>) {
@@ -204,7 +215,7 @@ void str_append(std::string& out, const T& value) {
       str_append(out, element);
     }
     out += ']';
-  } else if constexpr (requires(std::ostream& os) { os << value; }) {
+  } else if constexpr (requires(std::ostream & os) { os << value; }) {
     out += stream_to_string(
         [](std::ostream& os, const void* p) { os << *static_cast<const U*>(p); }, &value);
   } else {
@@ -216,9 +227,10 @@ void str_append(std::string& out, const T& value) {
 }  // namespace detail
 
 /// Returns the concatenation of the text forms of `parts`: strings as they are, integers and
-/// floating-point numbers in their shortest exact form, `bool` as true/false, `c10::Device` as
-/// "cuda:0", ranges of integers (shapes, `c10::IntArrayRef`) as "[2, 3]", and anything else
-/// through its `operator<<`. Used by the factories' callers and the macros' context arguments.
+/// floating-point numbers in their shortest exact form (long double as double), `bool` as
+/// true/false, `c10::Device` as "cuda:0", ranges of integers (shapes, `c10::IntArrayRef`) as "[2,
+/// 3]", and anything else through its `operator<<`. Used by the factories' callers and the macros'
+/// context arguments.
 ///
 /// Example:
 ///   ai_core::str_cat("rank ", 64, " exceeds the maximum ", 32, " (adapter '", name, "')");
@@ -281,7 +293,8 @@ class AI_CORE_API CoreError {
                                      Location location = Location::current());
 
   /// Makes a `kernel_error` error without a CUDA payload.
-  [[nodiscard]] static CoreError kernel(std::string message, Location location = Location::current());
+  [[nodiscard]] static CoreError kernel(std::string message,
+                                        Location location = Location::current());
 
   /// Makes an error from a CUDA runtime error: `out_of_memory` for code 2
   /// (cudaErrorMemoryAllocation), else `kernel_error`; the message ends with
@@ -318,7 +331,8 @@ class AI_CORE_API CoreError {
   [[nodiscard]] static CoreError make(ErrorCode code, std::string message,
                                       Location location = Location::current());
 
-  CoreError(const CoreError& other) : rep_(other.rep_ ? new detail::ErrorRep(*other.rep_) : nullptr) {}
+  CoreError(const CoreError& other)
+      : rep_(other.rep_ ? new detail::ErrorRep(*other.rep_) : nullptr) {}
   CoreError(CoreError&& other) noexcept = default;
   CoreError& operator=(const CoreError& other) {
     if (this != &other) rep_.reset(other.rep_ ? new detail::ErrorRep(*other.rep_) : nullptr);
@@ -341,9 +355,13 @@ class AI_CORE_API CoreError {
   [[nodiscard]] std::error_code error_code() const noexcept { return make_error_code(code()); }
 
   /// Returns the shape payload, or nullptr.
-  [[nodiscard]] const ShapeInfo* shape_info() const noexcept { return std::get_if<ShapeInfo>(&payload()); }
+  [[nodiscard]] const ShapeInfo* shape_info() const noexcept {
+    return std::get_if<ShapeInfo>(&payload());
+  }
   /// Returns the device payload, or nullptr.
-  [[nodiscard]] const DeviceInfo* device_info() const noexcept { return std::get_if<DeviceInfo>(&payload()); }
+  [[nodiscard]] const DeviceInfo* device_info() const noexcept {
+    return std::get_if<DeviceInfo>(&payload());
+  }
   /// Returns the memory payload (also the one inside a `TorchInfo`), or nullptr.
   [[nodiscard]] const MemoryInfo* memory_info() const noexcept {
     if (const auto* memory = std::get_if<MemoryInfo>(&payload())) return memory;
@@ -351,11 +369,15 @@ class AI_CORE_API CoreError {
     return torch != nullptr && torch->memory ? &*torch->memory : nullptr;
   }
   /// Returns the CUDA payload, or nullptr.
-  [[nodiscard]] const CudaInfo* cuda_info() const noexcept { return std::get_if<CudaInfo>(&payload()); }
+  [[nodiscard]] const CudaInfo* cuda_info() const noexcept {
+    return std::get_if<CudaInfo>(&payload());
+  }
   /// Returns the io payload, or nullptr.
   [[nodiscard]] const IoInfo* io_info() const noexcept { return std::get_if<IoInfo>(&payload()); }
   /// Returns the libtorch payload, or nullptr.
-  [[nodiscard]] const TorchInfo* torch_info() const noexcept { return std::get_if<TorchInfo>(&payload()); }
+  [[nodiscard]] const TorchInfo* torch_info() const noexcept {
+    return std::get_if<TorchInfo>(&payload());
+  }
 
   /// Appends a context line ("loading adapter 'q_proj'") and returns `*this`.
   CoreError& with_context(std::string line) & {

@@ -95,14 +95,13 @@ concept EqualityComparableWith = requires(const T& t, const U& u) {
 /// C++23 code, `tl::expected`. Used for the conversions (Note [one type in every mode]).
 template <class X>
 concept ExpectedLike =
-    !detail::is_expected<std::remove_cvref_t<X>> &&
-    requires(const std::remove_cvref_t<X>& x) {
-      typename std::remove_cvref_t<X>::value_type;
-      typename std::remove_cvref_t<X>::error_type;
-      typename std::remove_cvref_t<X>::unexpected_type;
-      { x.has_value() } -> std::convertible_to<bool>;
-      x.error();
-    };
+    !detail::is_expected<std::remove_cvref_t<X>> && requires(const std::remove_cvref_t<X>& x) {
+  typename std::remove_cvref_t<X>::value_type;
+  typename std::remove_cvref_t<X>::error_type;
+  typename std::remove_cvref_t<X>::unexpected_type;
+  { x.has_value() } -> std::convertible_to<bool>;
+  x.error();
+};
 
 // --- Unexpected ----------------------------------------------------------------------------------
 
@@ -122,14 +121,14 @@ class Unexpected {
 
   /// Wraps `error`.
   template <class G = E>
-    requires(!std::is_same_v<std::remove_cvref_t<G>, Unexpected> &&
-             !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
-             std::is_constructible_v<E, G>)
-  constexpr explicit Unexpected(G&& error) : error_(std::forward<G>(error)) {}
+  requires(!std::is_same_v<std::remove_cvref_t<G>, Unexpected> &&
+           !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
+           std::is_constructible_v<E, G>) constexpr explicit Unexpected(G&& error)
+      : error_(std::forward<G>(error)) {}
 
   /// Constructs the error in place from `args`.
   template <class... Args>
-    requires std::is_constructible_v<E, Args...>
+  requires std::is_constructible_v<E, Args...>
   constexpr explicit Unexpected(std::in_place_t, Args&&... args)
       : error_(std::forward<Args>(args)...) {}
 
@@ -263,10 +262,10 @@ class [[nodiscard]] Expected {
 
   template <class U, class G, class UF, class GF>
   static constexpr bool kConvertibleFrom =
-      std::is_constructible_v<T, UF> && std::is_constructible_v<E, GF> &&
+      std::is_constructible_v<T, UF>&& std::is_constructible_v<E, GF> &&
       (std::is_same_v<std::remove_cv_t<T>, bool> ||
-       !detail::converts_from_any_cvref<T, Expected<U, G>>) &&
-      !std::is_constructible_v<Unexpected<E>, Expected<U, G>&> &&
+       !detail::converts_from_any_cvref<
+           T, Expected<U, G>>)&&!std::is_constructible_v<Unexpected<E>, Expected<U, G>&> &&
       !std::is_constructible_v<Unexpected<E>, Expected<U, G>> &&
       !std::is_constructible_v<Unexpected<E>, const Expected<U, G>&> &&
       !std::is_constructible_v<Unexpected<E>, const Expected<U, G>>;
@@ -284,18 +283,16 @@ class [[nodiscard]] Expected {
   using rebind = Expected<U, E>;  ///< The same error type with another value type.
 
   /// Constructs a value-initialized `T`.
-  constexpr Expected() noexcept(std::is_nothrow_default_constructible_v<T>)
-    requires std::is_default_constructible_v<T>
+  constexpr Expected() noexcept(
+      std::is_nothrow_default_constructible_v<T>) requires std::is_default_constructible_v<T>
       : value_(), has_value_(true) {}
 
-  constexpr Expected(const Expected&)
-    requires kTriviallyCopyConstructible
-  = default;
+  constexpr Expected(const Expected&) requires kTriviallyCopyConstructible = default;
   /// Copies the value or the error.
   constexpr Expected(const Expected& other) noexcept(
-      std::is_nothrow_copy_constructible_v<T> && std::is_nothrow_copy_constructible_v<E>)
-    requires(std::is_copy_constructible_v<T> && std::is_copy_constructible_v<E> &&
-             !kTriviallyCopyConstructible)
+      std::is_nothrow_copy_constructible_v<T>&& std::is_nothrow_copy_constructible_v<
+          E>) requires(std::is_copy_constructible_v<T>&& std::is_copy_constructible_v<E> &&
+                       !kTriviallyCopyConstructible)
       : has_value_(other.has_value_) {
     if (has_value_) {
       std::construct_at(std::addressof(value_), other.value_);
@@ -304,14 +301,12 @@ class [[nodiscard]] Expected {
     }
   }
 
-  constexpr Expected(Expected&&)
-    requires kTriviallyMoveConstructible
-  = default;
+  constexpr Expected(Expected&&) requires kTriviallyMoveConstructible = default;
   /// Moves the value or the error (the source keeps a moved-from value or error).
   constexpr Expected(Expected&& other) noexcept(
-      std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_constructible_v<E>)
-    requires(std::is_move_constructible_v<T> && std::is_move_constructible_v<E> &&
-             !kTriviallyMoveConstructible)
+      std::is_nothrow_move_constructible_v<T>&& std::is_nothrow_move_constructible_v<
+          E>) requires(std::is_move_constructible_v<T>&& std::is_move_constructible_v<E> &&
+                       !kTriviallyMoveConstructible)
       : has_value_(other.has_value_) {
     if (has_value_) {
       std::construct_at(std::addressof(value_), std::move(other.value_));
@@ -322,7 +317,7 @@ class [[nodiscard]] Expected {
 
   /// Converts from an `Expected<U, G>`.
   template <class U, class G>
-    requires kConvertibleFrom<U, G, const U&, const G&>
+  requires kConvertibleFrom<U, G, const U&, const G&>
   constexpr explicit(!std::is_convertible_v<const U&, T> || !std::is_convertible_v<const G&, E>)
       Expected(const Expected<U, G>& other)
       : has_value_(other.has_value_) {
@@ -334,7 +329,7 @@ class [[nodiscard]] Expected {
   }
   /// Converts from an `Expected<U, G>` rvalue.
   template <class U, class G>
-    requires kConvertibleFrom<U, G, U, G>
+  requires kConvertibleFrom<U, G, U, G>
   constexpr explicit(!std::is_convertible_v<U, T> || !std::is_convertible_v<G, E>)
       Expected(Expected<U, G>&& other)
       : has_value_(other.has_value_) {
@@ -347,11 +342,12 @@ class [[nodiscard]] Expected {
 
   /// Converts from a std::expected-like object (`std::expected<T, E>` in C++23 code).
   template <class X>
-    requires(ExpectedLike<X> && !std::is_void_v<typename std::remove_cvref_t<X>::value_type> &&
-             std::is_constructible_v<T, value_ref_t<X>> &&
-             std::is_constructible_v<E, error_ref_t<X>>)
-  constexpr explicit(!std::is_convertible_v<value_ref_t<X>, T> ||
-                     !std::is_convertible_v<error_ref_t<X>, E>) Expected(X&& other)
+  requires(ExpectedLike<X> && !std::is_void_v<typename std::remove_cvref_t<X>::value_type> &&
+           std::is_constructible_v<T, value_ref_t<X>> &&
+           std::is_constructible_v<
+               E, error_ref_t<X>>) constexpr explicit(!std::is_convertible_v<value_ref_t<X>, T> ||
+                                                      !std::is_convertible_v<error_ref_t<X>, E>)
+      Expected(X&& other)
       : has_value_(other.has_value()) {
     if (has_value_) {
       std::construct_at(std::addressof(value_), *std::forward<X>(other));
@@ -362,64 +358,71 @@ class [[nodiscard]] Expected {
 
   /// Constructs the value from `value`.
   template <class U = T>
-    requires(!std::is_same_v<std::remove_cvref_t<U>, std::in_place_t> &&
-             !std::is_same_v<std::remove_cvref_t<U>, unexpect_t> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Expected> &&
-             !detail::is_expected<std::remove_cvref_t<U>> &&
-             !detail::is_unexpected<std::remove_cvref_t<U>> && !ExpectedLike<U> &&
-             std::is_constructible_v<T, U> &&
-             (!std::is_same_v<std::remove_cv_t<T>, bool> ||
-              !detail::is_expected<std::remove_cvref_t<U>>))
-  constexpr explicit(!std::is_convertible_v<U, T>) Expected(U&& value)
+  requires(!std::is_same_v<std::remove_cvref_t<U>, std::in_place_t> &&
+           !std::is_same_v<std::remove_cvref_t<U>, unexpect_t> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Expected> &&
+           !detail::is_expected<std::remove_cvref_t<U>> &&
+           !detail::is_unexpected<std::remove_cvref_t<U>> && !ExpectedLike<U> &&
+           std::is_constructible_v<T, U> &&
+           (!std::is_same_v<std::remove_cv_t<T>, bool> ||
+            !detail::is_expected<
+                std::remove_cvref_t<U>>)) constexpr explicit(!std::is_convertible_v<U, T>)
+      Expected(U&& value)
       : value_(std::forward<U>(value)), has_value_(true) {}
 
   /// Constructs the error from `error`, implicitly: only for an `E` that opts in with
   /// `enable_implicit_error<E>` (CoreError does) and a `G` that `T` cannot be made from.
   template <class G>
-    requires(enable_implicit_error<E> && !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
-             !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
-             !detail::is_expected<std::remove_cvref_t<G>> &&
-             !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
-             std::is_convertible_v<G, E> && !std::is_constructible_v<T, G>)
-  constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor): the documented deviation.
+  requires(
+      enable_implicit_error<E> && !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
+      !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
+      !detail::is_expected<std::remove_cvref_t<G>> &&
+      !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
+      std::is_convertible_v<G, E> &&
+      !std::is_constructible_v<T, G>) constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor):
+                                                                     // the documented deviation.
       : error_(std::forward<G>(error)), has_value_(false) {}
 
   /// Constructs the error from an `Unexpected<G>`.
   template <class G>
-    requires std::is_constructible_v<E, const G&>
+  requires std::is_constructible_v<E, const G&>
   constexpr explicit(!std::is_convertible_v<const G&, E>) Expected(const Unexpected<G>& error)
       : error_(error.error()), has_value_(false) {}
   /// Constructs the error from an `Unexpected<G>` rvalue.
   template <class G>
-    requires std::is_constructible_v<E, G>
+  requires std::is_constructible_v<E, G>
   constexpr explicit(!std::is_convertible_v<G, E>) Expected(Unexpected<G>&& error)
       : error_(std::move(error).error()), has_value_(false) {}
 
   /// Constructs the value in place from `args`.
   template <class... Args>
-    requires std::is_constructible_v<T, Args...>
+  requires std::is_constructible_v<T, Args...>
   constexpr explicit Expected(std::in_place_t, Args&&... args)
       : value_(std::forward<Args>(args)...), has_value_(true) {}
   /// Constructs the value in place from an initializer list and `args`.
   template <class I, class... Args>
-    requires std::is_constructible_v<T, std::initializer_list<I>&, Args...>
-  constexpr explicit Expected(std::in_place_t, std::initializer_list<I> list, Args&&... args)
-      : value_(list, std::forward<Args>(args)...), has_value_(true) {}
+  requires std::is_constructible_v < T, std::initializer_list<I>
+  &,
+      Args... > constexpr explicit Expected(std::in_place_t, std::initializer_list<I> list,
+                                            Args&&... args)
+      : value_(list, std::forward<Args>(args)...),
+  has_value_(true) {}
 
   /// Constructs the error in place from `args`.
   template <class... Args>
-    requires std::is_constructible_v<E, Args...>
+  requires std::is_constructible_v<E, Args...>
   constexpr explicit Expected(unexpect_t, Args&&... args)
       : error_(std::forward<Args>(args)...), has_value_(false) {}
   /// Constructs the error in place from an initializer list and `args`.
   template <class I, class... Args>
-    requires std::is_constructible_v<E, std::initializer_list<I>&, Args...>
-  constexpr explicit Expected(unexpect_t, std::initializer_list<I> list, Args&&... args)
-      : error_(list, std::forward<Args>(args)...), has_value_(false) {}
+  requires std::is_constructible_v < E, std::initializer_list<I>
+  &,
+      Args... >
+          constexpr explicit Expected(unexpect_t, std::initializer_list<I> list, Args&&... args)
+      : error_(list, std::forward<Args>(args)...),
+  has_value_(false) {}
 
-  constexpr ~Expected()
-    requires kTriviallyDestructible
-  = default;
+  constexpr ~Expected() requires kTriviallyDestructible = default;
   /// Destroys the value or the error.
   constexpr ~Expected() {
     if (has_value_) {
@@ -429,42 +432,37 @@ class [[nodiscard]] Expected {
     }
   }
 
-  constexpr Expected& operator=(const Expected&)
-    requires kTriviallyCopyAssignable
-  = default;
+  constexpr Expected& operator=(const Expected&) requires kTriviallyCopyAssignable = default;
   /// Copies the value or the error (strong guarantee when the kind changes).
-  constexpr Expected& operator=(const Expected& other)
-    requires(std::is_copy_assignable_v<T> && std::is_copy_constructible_v<T> &&
-             std::is_copy_assignable_v<E> && std::is_copy_constructible_v<E> &&
-             kOneNothrowMovable && !kTriviallyCopyAssignable)
-  {
+  constexpr Expected& operator=(const Expected& other) requires(
+      std::is_copy_assignable_v<T>&& std::is_copy_constructible_v<T>&&
+          std::is_copy_assignable_v<E>&& std::is_copy_constructible_v<E>&& kOneNothrowMovable &&
+      !kTriviallyCopyAssignable) {
     assign_from(other);
     return *this;
   }
 
-  constexpr Expected& operator=(Expected&&)
-    requires kTriviallyMoveAssignable
-  = default;
+  constexpr Expected& operator=(Expected&&) requires kTriviallyMoveAssignable = default;
   /// Moves the value or the error.
   constexpr Expected& operator=(Expected&& other) noexcept(
-      std::is_nothrow_move_assignable_v<T> && std::is_nothrow_move_constructible_v<T> &&
-      std::is_nothrow_move_assignable_v<E> && std::is_nothrow_move_constructible_v<E>)
-    requires(std::is_move_assignable_v<T> && std::is_move_constructible_v<T> &&
-             std::is_move_assignable_v<E> && std::is_move_constructible_v<E> &&
-             kOneNothrowMovable && !kTriviallyMoveAssignable)
-  {
+      std::is_nothrow_move_assignable_v<T>&& std::is_nothrow_move_constructible_v<T>&&
+          std::is_nothrow_move_assignable_v<E>&& std::is_nothrow_move_constructible_v<
+              E>) requires(std::is_move_assignable_v<T>&& std::is_move_constructible_v<T>&&
+                               std::is_move_assignable_v<E>&& std::is_move_constructible_v<E>&&
+                                   kOneNothrowMovable &&
+                           !kTriviallyMoveAssignable) {
     assign_from(std::move(other));
     return *this;
   }
 
   /// Assigns a value.
   template <class U = T>
-    requires(!std::is_same_v<std::remove_cvref_t<U>, Expected> &&
-             !detail::is_expected<std::remove_cvref_t<U>> &&
-             !detail::is_unexpected<std::remove_cvref_t<U>> && !ExpectedLike<U> &&
-             std::is_constructible_v<T, U> && std::is_assignable_v<T&, U> &&
-             (std::is_nothrow_constructible_v<T, U> || kOneNothrowMovable))
-  constexpr Expected& operator=(U&& value) {
+  requires(!std::is_same_v<std::remove_cvref_t<U>, Expected> &&
+           !detail::is_expected<std::remove_cvref_t<U>> &&
+           !detail::is_unexpected<std::remove_cvref_t<U>> && !ExpectedLike<U> &&
+           std::is_constructible_v<T, U> && std::is_assignable_v<T&, U> &&
+           (std::is_nothrow_constructible_v<T, U> || kOneNothrowMovable)) constexpr Expected&
+  operator=(U&& value) {
     if (has_value_) {
       value_ = std::forward<U>(value);
     } else {
@@ -477,22 +475,23 @@ class [[nodiscard]] Expected {
 
   /// Assigns an error.
   template <class G>
-    requires(std::is_constructible_v<E, const G&> && std::is_assignable_v<E&, const G&>)
-  constexpr Expected& operator=(const Unexpected<G>& error) {
+  requires(
+      std::is_constructible_v<E, const G&>&& std::is_assignable_v<E&, const G&>) constexpr Expected&
+  operator=(const Unexpected<G>& error) {
     assign_error(error.error());
     return *this;
   }
   /// Assigns an error (moved).
   template <class G>
-    requires(std::is_constructible_v<E, G> && std::is_assignable_v<E&, G>)
-  constexpr Expected& operator=(Unexpected<G>&& error) {
+  requires(std::is_constructible_v<E, G>&& std::is_assignable_v<E&, G>) constexpr Expected&
+  operator=(Unexpected<G>&& error) {
     assign_error(std::move(error).error());
     return *this;
   }
 
   /// Destroys what is held and constructs the value from `args`.
   template <class... Args>
-    requires std::is_nothrow_constructible_v<T, Args...>
+  requires std::is_nothrow_constructible_v<T, Args...>
   constexpr T& emplace(Args&&... args) noexcept {
     destroy();
     std::construct_at(std::addressof(value_), std::forward<Args>(args)...);
@@ -501,8 +500,8 @@ class [[nodiscard]] Expected {
   }
   /// Destroys what is held and constructs the value from an initializer list and `args`.
   template <class I, class... Args>
-    requires std::is_nothrow_constructible_v<T, std::initializer_list<I>&, Args...>
-  constexpr T& emplace(std::initializer_list<I> list, Args&&... args) noexcept {
+  requires std::is_nothrow_constructible_v < T, std::initializer_list<I>
+  &, Args... > constexpr T& emplace(std::initializer_list<I> list, Args&&... args) noexcept {
     destroy();
     std::construct_at(std::addressof(value_), list, std::forward<Args>(args)...);
     has_value_ = true;
@@ -511,12 +510,11 @@ class [[nodiscard]] Expected {
 
   /// Swaps with `other` (values, errors, or one of each).
   constexpr void swap(Expected& other) noexcept(
-      std::is_nothrow_move_constructible_v<T> && std::is_nothrow_swappable_v<T> &&
-      std::is_nothrow_move_constructible_v<E> && std::is_nothrow_swappable_v<E>)
-    requires(std::is_swappable_v<T> && std::is_swappable_v<E> &&
-             std::is_move_constructible_v<T> && std::is_move_constructible_v<E> &&
-             kOneNothrowMovable)
-  {
+      std::is_nothrow_move_constructible_v<T>&& std::is_nothrow_swappable_v<T>&&
+          std::is_nothrow_move_constructible_v<E>&& std::is_nothrow_swappable_v<
+              E>) requires(std::is_swappable_v<T>&& std::is_swappable_v<E>&&
+                               std::is_move_constructible_v<T>&& std::is_move_constructible_v<E>&&
+                                   kOneNothrowMovable) {
     using std::swap;
     if (has_value_ && other.has_value_) {
       swap(value_, other.value_);
@@ -528,11 +526,11 @@ class [[nodiscard]] Expected {
       swap_mixed(other, *this);
     }
   }
-  friend constexpr void swap(Expected& a, Expected& b) noexcept(noexcept(a.swap(b)))
-    requires requires { a.swap(b); }
-  {
+  friend constexpr void swap(Expected& a,
+                             Expected& b) noexcept(noexcept(a.swap(b))) requires requires {
     a.swap(b);
   }
+  { a.swap(b); }
 
   /// Returns whether a value is held.
   [[nodiscard]] constexpr bool has_value() const noexcept { return has_value_; }
@@ -552,19 +550,23 @@ class [[nodiscard]] Expected {
   /// Returns the value, or throws `ai_core::Exception` (E = CoreError) or `BadExpectedAccess<E>`
   /// carrying the error.
   [[nodiscard]] constexpr const T& value() const& {
-    if (!has_value_) [[unlikely]] detail::throw_bad_expected_access(error_);
+    if (!has_value_) [[unlikely]]
+      detail::throw_bad_expected_access(error_);
     return value_;
   }
   [[nodiscard]] constexpr T& value() & {
-    if (!has_value_) [[unlikely]] detail::throw_bad_expected_access(std::as_const(error_));
+    if (!has_value_) [[unlikely]]
+      detail::throw_bad_expected_access(std::as_const(error_));
     return value_;
   }
   [[nodiscard]] constexpr const T&& value() const&& {
-    if (!has_value_) [[unlikely]] detail::throw_bad_expected_access(std::move(error_));
+    if (!has_value_) [[unlikely]]
+      detail::throw_bad_expected_access(std::move(error_));
     return std::move(value_);
   }
   [[nodiscard]] constexpr T&& value() && {
-    if (!has_value_) [[unlikely]] detail::throw_bad_expected_access(std::move(error_));
+    if (!has_value_) [[unlikely]]
+      detail::throw_bad_expected_access(std::move(error_));
     return std::move(value_);
   }
 
@@ -598,11 +600,17 @@ class [[nodiscard]] Expected {
 
   /// Returns `f(value)` (an `Expected<U, E>`), or the error.
   template <class F>
-  constexpr auto and_then(F&& f) & { return and_then_impl(*this, std::forward<F>(f)); }
+  constexpr auto and_then(F&& f) & {
+    return and_then_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto and_then(F&& f) const& { return and_then_impl(*this, std::forward<F>(f)); }
+  constexpr auto and_then(F&& f) const& {
+    return and_then_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto and_then(F&& f) && { return and_then_impl(std::move(*this), std::forward<F>(f)); }
+  constexpr auto and_then(F&& f) && {
+    return and_then_impl(std::move(*this), std::forward<F>(f));
+  }
   template <class F>
   constexpr auto and_then(F&& f) const&& {
     return and_then_impl(std::move(*this), std::forward<F>(f));
@@ -610,11 +618,17 @@ class [[nodiscard]] Expected {
 
   /// Returns the value, or `f(error)` (an `Expected<T, G>`).
   template <class F>
-  constexpr auto or_else(F&& f) & { return or_else_impl(*this, std::forward<F>(f)); }
+  constexpr auto or_else(F&& f) & {
+    return or_else_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto or_else(F&& f) const& { return or_else_impl(*this, std::forward<F>(f)); }
+  constexpr auto or_else(F&& f) const& {
+    return or_else_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto or_else(F&& f) && { return or_else_impl(std::move(*this), std::forward<F>(f)); }
+  constexpr auto or_else(F&& f) && {
+    return or_else_impl(std::move(*this), std::forward<F>(f));
+  }
   template <class F>
   constexpr auto or_else(F&& f) const&& {
     return or_else_impl(std::move(*this), std::forward<F>(f));
@@ -622,9 +636,13 @@ class [[nodiscard]] Expected {
 
   /// Returns `Expected<U, E>` holding `f(value)`, or the error.
   template <class F>
-  constexpr auto transform(F&& f) & { return transform_impl(*this, std::forward<F>(f)); }
+  constexpr auto transform(F&& f) & {
+    return transform_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto transform(F&& f) const& { return transform_impl(*this, std::forward<F>(f)); }
+  constexpr auto transform(F&& f) const& {
+    return transform_impl(*this, std::forward<F>(f));
+  }
   template <class F>
   constexpr auto transform(F&& f) && {
     return transform_impl(std::move(*this), std::forward<F>(f));
@@ -655,23 +673,24 @@ class [[nodiscard]] Expected {
   /// Converts to a std::expected-like type (`std::expected<T, E>` in C++23 code); implicit when
   /// the value and the error convert implicitly.
   template <class X>
-    requires(ExpectedLike<X> && !std::is_reference_v<X> &&
-             !std::is_void_v<typename X::value_type> &&
-             std::is_constructible_v<typename X::value_type, const T&> &&
-             std::is_constructible_v<typename X::error_type, const E&>)
-  constexpr explicit(!std::is_convertible_v<const T&, typename X::value_type> ||
-                     !std::is_convertible_v<const E&, typename X::error_type>)
+  requires(
+      ExpectedLike<X> && !std::is_reference_v<X> && !std::is_void_v<typename X::value_type> &&
+      std::is_constructible_v<typename X::value_type, const T&> &&
+      std::is_constructible_v<
+          typename X::error_type,
+          const E&>) constexpr explicit(!std::is_convertible_v<const T&, typename X::value_type> ||
+                                        !std::is_convertible_v<const E&, typename X::error_type>)
   operator X() const& {
     if (has_value_) return X(std::in_place, value_);
     return X(typename X::unexpected_type(error_));
   }
   template <class X>
-    requires(ExpectedLike<X> && !std::is_reference_v<X> &&
-             !std::is_void_v<typename X::value_type> &&
-             std::is_constructible_v<typename X::value_type, T &&> &&
-             std::is_constructible_v<typename X::error_type, E &&>)
-  constexpr explicit(!std::is_convertible_v<T&&, typename X::value_type> ||
-                     !std::is_convertible_v<E&&, typename X::error_type>)
+  requires(ExpectedLike<X> && !std::is_reference_v<X> && !std::is_void_v<typename X::value_type> &&
+           std::is_constructible_v<typename X::value_type, T&&> &&
+           std::is_constructible_v<
+               typename X::error_type,
+               E&&>) constexpr explicit(!std::is_convertible_v<T&&, typename X::value_type> ||
+                                        !std::is_convertible_v<E&&, typename X::error_type>)
   operator X() && {
     if (has_value_) return X(std::in_place, std::move(value_));
     return X(typename X::unexpected_type(std::move(error_)));
@@ -679,22 +698,22 @@ class [[nodiscard]] Expected {
 
   /// Compares with another Expected: equal when both hold equal values or equal errors.
   template <class T2, class E2>
-    requires(!std::is_void_v<T2> && detail::EqualityComparableWith<T, T2> &&
-             detail::EqualityComparableWith<E, E2>)
-  friend constexpr bool operator==(const Expected& a, const Expected<T2, E2>& b) {
+  requires(!std::is_void_v<T2> && detail::EqualityComparableWith<T, T2> &&
+           detail::EqualityComparableWith<E, E2>) friend constexpr bool
+  operator==(const Expected& a, const Expected<T2, E2>& b) {
     if (a.has_value() != b.has_value()) return false;
     return a.has_value() ? static_cast<bool>(*a == *b) : static_cast<bool>(a.error() == b.error());
   }
   /// Compares with a value: equal when a value equal to `value` is held.
   template <class T2>
-    requires(!detail::is_expected<T2> && !detail::is_unexpected<T2> &&
-             detail::EqualityComparableWith<T, T2>)
-  friend constexpr bool operator==(const Expected& a, const T2& value) {
+  requires(!detail::is_expected<T2> && !detail::is_unexpected<T2> &&
+           detail::EqualityComparableWith<T, T2>) friend constexpr bool
+  operator==(const Expected& a, const T2& value) {
     return a.has_value() && static_cast<bool>(*a == value);
   }
   /// Compares with an Unexpected: equal when an error equal to `error.error()` is held.
   template <class E2>
-    requires detail::EqualityComparableWith<E, E2>
+  requires detail::EqualityComparableWith<E, E2>
   friend constexpr bool operator==(const Expected& a, const Unexpected<E2>& error) {
     return !a.has_value() && static_cast<bool>(a.error() == error.error());
   }
@@ -769,8 +788,10 @@ class [[nodiscard]] Expected {
 
   template <class Self, class F>
   static constexpr auto and_then_impl(Self&& self, F&& f) {
-    using U = std::remove_cvref_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).value_))>>;
-    static_assert(detail::is_expected<U>, "and_then: the function must return an ai_core::Expected");
+    using U =
+        std::remove_cvref_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).value_))>>;
+    static_assert(detail::is_expected<U>,
+                  "and_then: the function must return an ai_core::Expected");
     static_assert(std::is_same_v<typename U::error_type, E>,
                   "and_then: the function must return an Expected with the same error type");
     if (self.has_value_) return std::invoke(std::forward<F>(f), std::forward<Self>(self).value_);
@@ -779,7 +800,8 @@ class [[nodiscard]] Expected {
 
   template <class Self, class F>
   static constexpr auto or_else_impl(Self&& self, F&& f) {
-    using G = std::remove_cvref_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
+    using G =
+        std::remove_cvref_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
     static_assert(detail::is_expected<G>, "or_else: the function must return an ai_core::Expected");
     static_assert(std::is_same_v<typename G::value_type, T>,
                   "or_else: the function must return an Expected with the same value type");
@@ -789,7 +811,8 @@ class [[nodiscard]] Expected {
 
   template <class Self, class F>
   static constexpr auto transform_impl(Self&& self, F&& f) {
-    using U = std::remove_cv_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).value_))>>;
+    using U =
+        std::remove_cv_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).value_))>>;
     if constexpr (std::is_void_v<U>) {
       if (self.has_value_) {
         std::invoke(std::forward<F>(f), std::forward<Self>(self).value_);
@@ -807,7 +830,8 @@ class [[nodiscard]] Expected {
 
   template <class Self, class F>
   static constexpr auto transform_error_impl(Self&& self, F&& f) {
-    using G = std::remove_cv_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
+    using G =
+        std::remove_cv_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
     if (self.has_value_) return Expected<T, G>(std::in_place, std::forward<Self>(self).value_);
     return Expected<T, G>(unexpect,
                           std::invoke(std::forward<F>(f), std::forward<Self>(self).error_));
@@ -824,7 +848,7 @@ class [[nodiscard]] Expected {
 
 /// Success without a value, or an error `E` (`Result<void>`). `return {};` makes a success.
 template <class T, class E>
-  requires std::is_void_v<T>
+requires std::is_void_v<T>
 class [[nodiscard]] Expected<T, E> {
   template <class U, class G>
   friend class Expected;
@@ -841,7 +865,7 @@ class [[nodiscard]] Expected<T, E> {
 
   template <class U, class G, class GF>
   static constexpr bool kConvertibleFrom =
-      std::is_void_v<U> && std::is_constructible_v<E, GF> &&
+      std::is_void_v<U>&& std::is_constructible_v<E, GF> &&
       !std::is_constructible_v<Unexpected<E>, Expected<U, G>&> &&
       !std::is_constructible_v<Unexpected<E>, Expected<U, G>> &&
       !std::is_constructible_v<Unexpected<E>, const Expected<U, G>&> &&
@@ -860,35 +884,32 @@ class [[nodiscard]] Expected<T, E> {
   /// Constructs a success.
   constexpr Expected() noexcept : has_value_(true) {}
 
-  constexpr Expected(const Expected&)
-    requires kTriviallyCopyConstructible
-  = default;
+  constexpr Expected(const Expected&) requires kTriviallyCopyConstructible = default;
   /// Copies the success or the error.
-  constexpr Expected(const Expected& other) noexcept(std::is_nothrow_copy_constructible_v<E>)
-    requires(std::is_copy_constructible_v<E> && !kTriviallyCopyConstructible)
+  constexpr Expected(const Expected& other) noexcept(
+      std::is_nothrow_copy_constructible_v<E>) requires(std::is_copy_constructible_v<E> &&
+                                                        !kTriviallyCopyConstructible)
       : has_value_(other.has_value_) {
     if (!has_value_) std::construct_at(std::addressof(error_), other.error_);
   }
-  constexpr Expected(Expected&&)
-    requires kTriviallyMoveConstructible
-  = default;
+  constexpr Expected(Expected&&) requires kTriviallyMoveConstructible = default;
   /// Moves the success or the error.
-  constexpr Expected(Expected&& other) noexcept(std::is_nothrow_move_constructible_v<E>)
-    requires(std::is_move_constructible_v<E> && !kTriviallyMoveConstructible)
+  constexpr Expected(Expected&& other) noexcept(std::is_nothrow_move_constructible_v<E>) requires(
+      std::is_move_constructible_v<E> && !kTriviallyMoveConstructible)
       : has_value_(other.has_value_) {
     if (!has_value_) std::construct_at(std::addressof(error_), std::move(other.error_));
   }
 
   /// Converts from an `Expected<void, G>`.
   template <class U, class G>
-    requires kConvertibleFrom<U, G, const G&>
+  requires kConvertibleFrom<U, G, const G&>
   constexpr explicit(!std::is_convertible_v<const G&, E>) Expected(const Expected<U, G>& other)
       : has_value_(other.has_value_) {
     if (!has_value_) std::construct_at(std::addressof(error_), other.error_);
   }
   /// Converts from an `Expected<void, G>` rvalue.
   template <class U, class G>
-    requires kConvertibleFrom<U, G, G>
+  requires kConvertibleFrom<U, G, G>
   constexpr explicit(!std::is_convertible_v<G, E>) Expected(Expected<U, G>&& other)
       : has_value_(other.has_value_) {
     if (!has_value_) std::construct_at(std::addressof(error_), std::move(other.error_));
@@ -896,9 +917,10 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Converts from a std::expected-like object with a void value (`std::expected<void, E>`).
   template <class X>
-    requires(ExpectedLike<X> && std::is_void_v<typename std::remove_cvref_t<X>::value_type> &&
-             std::is_constructible_v<E, error_ref_t<X>>)
-  constexpr explicit(!std::is_convertible_v<error_ref_t<X>, E>) Expected(X&& other)
+  requires(ExpectedLike<X>&& std::is_void_v<typename std::remove_cvref_t<X>::value_type>&&
+               std::is_constructible_v<
+                   E, error_ref_t<X>>) constexpr explicit(!std::is_convertible_v<error_ref_t<X>, E>)
+      Expected(X&& other)
       : has_value_(other.has_value()) {
     if (!has_value_) std::construct_at(std::addressof(error_), std::forward<X>(other).error());
   }
@@ -906,22 +928,22 @@ class [[nodiscard]] Expected<T, E> {
   /// Constructs the error from `error`, implicitly, for an `E` that opts in with
   /// `enable_implicit_error<E>` (CoreError does).
   template <class G>
-    requires(enable_implicit_error<E> && !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
-             !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
-             !detail::is_expected<std::remove_cvref_t<G>> &&
-             !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
-             std::is_convertible_v<G, E>)
-  constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor): the documented deviation.
+  requires(enable_implicit_error<E> && !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
+           !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
+           !detail::is_expected<std::remove_cvref_t<G>> &&
+           !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
+           std::is_convertible_v<G, E>) constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor):
+                                                                       // the documented deviation.
       : error_(std::forward<G>(error)), has_value_(false) {}
 
   /// Constructs the error from an `Unexpected<G>`.
   template <class G>
-    requires std::is_constructible_v<E, const G&>
+  requires std::is_constructible_v<E, const G&>
   constexpr explicit(!std::is_convertible_v<const G&, E>) Expected(const Unexpected<G>& error)
       : error_(error.error()), has_value_(false) {}
   /// Constructs the error from an `Unexpected<G>` rvalue.
   template <class G>
-    requires std::is_constructible_v<E, G>
+  requires std::is_constructible_v<E, G>
   constexpr explicit(!std::is_convertible_v<G, E>) Expected(Unexpected<G>&& error)
       : error_(std::move(error).error()), has_value_(false) {}
 
@@ -930,31 +952,28 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Constructs the error in place from `args`.
   template <class... Args>
-    requires std::is_constructible_v<E, Args...>
+  requires std::is_constructible_v<E, Args...>
   constexpr explicit Expected(unexpect_t, Args&&... args)
       : error_(std::forward<Args>(args)...), has_value_(false) {}
   /// Constructs the error in place from an initializer list and `args`.
   template <class I, class... Args>
-    requires std::is_constructible_v<E, std::initializer_list<I>&, Args...>
-  constexpr explicit Expected(unexpect_t, std::initializer_list<I> list, Args&&... args)
-      : error_(list, std::forward<Args>(args)...), has_value_(false) {}
+  requires std::is_constructible_v < E, std::initializer_list<I>
+  &,
+      Args... >
+          constexpr explicit Expected(unexpect_t, std::initializer_list<I> list, Args&&... args)
+      : error_(list, std::forward<Args>(args)...),
+  has_value_(false) {}
 
-  constexpr ~Expected()
-    requires kTriviallyDestructible
-  = default;
+  constexpr ~Expected() requires kTriviallyDestructible = default;
   /// Destroys the error, if any.
   constexpr ~Expected() {
     if (!has_value_) std::destroy_at(std::addressof(error_));
   }
 
-  constexpr Expected& operator=(const Expected&)
-    requires kTriviallyCopyAssignable
-  = default;
+  constexpr Expected& operator=(const Expected&) requires kTriviallyCopyAssignable = default;
   /// Copies the success or the error.
-  constexpr Expected& operator=(const Expected& other)
-    requires(std::is_copy_assignable_v<E> && std::is_copy_constructible_v<E> &&
-             !kTriviallyCopyAssignable)
-  {
+  constexpr Expected& operator=(const Expected& other) requires(
+      std::is_copy_assignable_v<E>&& std::is_copy_constructible_v<E> && !kTriviallyCopyAssignable) {
     if (other.has_value_) {
       emplace();
     } else {
@@ -962,15 +981,12 @@ class [[nodiscard]] Expected<T, E> {
     }
     return *this;
   }
-  constexpr Expected& operator=(Expected&&)
-    requires kTriviallyMoveAssignable
-  = default;
+  constexpr Expected& operator=(Expected&&) requires kTriviallyMoveAssignable = default;
   /// Moves the success or the error.
   constexpr Expected& operator=(Expected&& other) noexcept(
-      std::is_nothrow_move_constructible_v<E> && std::is_nothrow_move_assignable_v<E>)
-    requires(std::is_move_assignable_v<E> && std::is_move_constructible_v<E> &&
-             !kTriviallyMoveAssignable)
-  {
+      std::is_nothrow_move_constructible_v<E>&& std::is_nothrow_move_assignable_v<
+          E>) requires(std::is_move_assignable_v<E>&& std::is_move_constructible_v<E> &&
+                       !kTriviallyMoveAssignable) {
     if (other.has_value_) {
       emplace();
     } else {
@@ -981,15 +997,16 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Assigns an error.
   template <class G>
-    requires(std::is_constructible_v<E, const G&> && std::is_assignable_v<E&, const G&>)
-  constexpr Expected& operator=(const Unexpected<G>& error) {
+  requires(
+      std::is_constructible_v<E, const G&>&& std::is_assignable_v<E&, const G&>) constexpr Expected&
+  operator=(const Unexpected<G>& error) {
     assign_error(error.error());
     return *this;
   }
   /// Assigns an error (moved).
   template <class G>
-    requires(std::is_constructible_v<E, G> && std::is_assignable_v<E&, G>)
-  constexpr Expected& operator=(Unexpected<G>&& error) {
+  requires(std::is_constructible_v<E, G>&& std::is_assignable_v<E&, G>) constexpr Expected&
+  operator=(Unexpected<G>&& error) {
     assign_error(std::move(error).error());
     return *this;
   }
@@ -1003,10 +1020,9 @@ class [[nodiscard]] Expected<T, E> {
   }
 
   /// Swaps with `other`.
-  constexpr void swap(Expected& other) noexcept(std::is_nothrow_move_constructible_v<E> &&
-                                                std::is_nothrow_swappable_v<E>)
-    requires(std::is_swappable_v<E> && std::is_move_constructible_v<E>)
-  {
+  constexpr void swap(Expected& other) noexcept(
+      std::is_nothrow_move_constructible_v<E>&& std::is_nothrow_swappable_v<
+          E>) requires(std::is_swappable_v<E>&& std::is_move_constructible_v<E>) {
     using std::swap;
     if (has_value_ && other.has_value_) return;
     if (!has_value_ && !other.has_value_) {
@@ -1020,11 +1036,11 @@ class [[nodiscard]] Expected<T, E> {
     with_value.has_value_ = false;
     with_error.has_value_ = true;
   }
-  friend constexpr void swap(Expected& a, Expected& b) noexcept(noexcept(a.swap(b)))
-    requires requires { a.swap(b); }
-  {
+  friend constexpr void swap(Expected& a,
+                             Expected& b) noexcept(noexcept(a.swap(b))) requires requires {
     a.swap(b);
   }
+  { a.swap(b); }
 
   /// Returns whether this is a success.
   [[nodiscard]] constexpr bool has_value() const noexcept { return has_value_; }
@@ -1036,10 +1052,12 @@ class [[nodiscard]] Expected<T, E> {
   /// Returns nothing on success; throws `ai_core::Exception` (E = CoreError) or
   /// `BadExpectedAccess<E>` carrying the error.
   constexpr void value() const& {
-    if (!has_value_) [[unlikely]] detail::throw_bad_expected_access(error_);
+    if (!has_value_) [[unlikely]]
+      detail::throw_bad_expected_access(error_);
   }
   constexpr void value() && {
-    if (!has_value_) [[unlikely]] detail::throw_bad_expected_access(std::move(error_));
+    if (!has_value_) [[unlikely]]
+      detail::throw_bad_expected_access(std::move(error_));
   }
 
   /// Returns the error. Precondition: `!has_value()`.
@@ -1060,11 +1078,17 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Returns `f()` (an `Expected<U, E>`), or the error.
   template <class F>
-  constexpr auto and_then(F&& f) & { return and_then_impl(*this, std::forward<F>(f)); }
+  constexpr auto and_then(F&& f) & {
+    return and_then_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto and_then(F&& f) const& { return and_then_impl(*this, std::forward<F>(f)); }
+  constexpr auto and_then(F&& f) const& {
+    return and_then_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto and_then(F&& f) && { return and_then_impl(std::move(*this), std::forward<F>(f)); }
+  constexpr auto and_then(F&& f) && {
+    return and_then_impl(std::move(*this), std::forward<F>(f));
+  }
   template <class F>
   constexpr auto and_then(F&& f) const&& {
     return and_then_impl(std::move(*this), std::forward<F>(f));
@@ -1072,11 +1096,17 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Returns success, or `f(error)` (an `Expected<void, G>`).
   template <class F>
-  constexpr auto or_else(F&& f) & { return or_else_impl(*this, std::forward<F>(f)); }
+  constexpr auto or_else(F&& f) & {
+    return or_else_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto or_else(F&& f) const& { return or_else_impl(*this, std::forward<F>(f)); }
+  constexpr auto or_else(F&& f) const& {
+    return or_else_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto or_else(F&& f) && { return or_else_impl(std::move(*this), std::forward<F>(f)); }
+  constexpr auto or_else(F&& f) && {
+    return or_else_impl(std::move(*this), std::forward<F>(f));
+  }
   template <class F>
   constexpr auto or_else(F&& f) const&& {
     return or_else_impl(std::move(*this), std::forward<F>(f));
@@ -1084,9 +1114,13 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Returns `Expected<U, E>` holding `f()`, or the error.
   template <class F>
-  constexpr auto transform(F&& f) & { return transform_impl(*this, std::forward<F>(f)); }
+  constexpr auto transform(F&& f) & {
+    return transform_impl(*this, std::forward<F>(f));
+  }
   template <class F>
-  constexpr auto transform(F&& f) const& { return transform_impl(*this, std::forward<F>(f)); }
+  constexpr auto transform(F&& f) const& {
+    return transform_impl(*this, std::forward<F>(f));
+  }
   template <class F>
   constexpr auto transform(F&& f) && {
     return transform_impl(std::move(*this), std::forward<F>(f));
@@ -1116,33 +1150,35 @@ class [[nodiscard]] Expected<T, E> {
 
   /// Converts to a std::expected-like type with a void value (`std::expected<void, E>`).
   template <class X>
-    requires(ExpectedLike<X> && !std::is_reference_v<X> &&
-             std::is_void_v<typename X::value_type> &&
-             std::is_constructible_v<typename X::error_type, const E&>)
-  constexpr explicit(!std::is_convertible_v<const E&, typename X::error_type>)
+  requires(
+      ExpectedLike<X> && !std::is_reference_v<X> && std::is_void_v<typename X::value_type> &&
+      std::is_constructible_v<
+          typename X::error_type,
+          const E&>) constexpr explicit(!std::is_convertible_v<const E&, typename X::error_type>)
   operator X() const& {
     if (has_value_) return X();
     return X(typename X::unexpected_type(error_));
   }
   template <class X>
-    requires(ExpectedLike<X> && !std::is_reference_v<X> &&
-             std::is_void_v<typename X::value_type> &&
-             std::is_constructible_v<typename X::error_type, E &&>)
-  constexpr explicit(!std::is_convertible_v<E&&, typename X::error_type>) operator X() && {
+  requires(ExpectedLike<X> && !std::is_reference_v<X> && std::is_void_v<typename X::value_type> &&
+           std::is_constructible_v<
+               typename X::error_type,
+               E&&>) constexpr explicit(!std::is_convertible_v<E&&, typename X::error_type>)
+  operator X() && {
     if (has_value_) return X();
     return X(typename X::unexpected_type(std::move(error_)));
   }
 
   /// Compares with another `Expected<void, E2>`.
   template <class T2, class E2>
-    requires(std::is_void_v<T2> && detail::EqualityComparableWith<E, E2>)
-  friend constexpr bool operator==(const Expected& a, const Expected<T2, E2>& b) {
+  requires(std::is_void_v<T2>&& detail::EqualityComparableWith<E, E2>) friend constexpr bool
+  operator==(const Expected& a, const Expected<T2, E2>& b) {
     if (a.has_value() != b.has_value()) return false;
     return a.has_value() || static_cast<bool>(a.error() == b.error());
   }
   /// Compares with an Unexpected: equal when an error equal to `error.error()` is held.
   template <class E2>
-    requires detail::EqualityComparableWith<E, E2>
+  requires detail::EqualityComparableWith<E, E2>
   friend constexpr bool operator==(const Expected& a, const Unexpected<E2>& error) {
     return !a.has_value() && static_cast<bool>(a.error() == error.error());
   }
@@ -1161,7 +1197,8 @@ class [[nodiscard]] Expected<T, E> {
   template <class Self, class F>
   static constexpr auto and_then_impl(Self&& self, F&& f) {
     using U = std::remove_cvref_t<std::invoke_result_t<F>>;
-    static_assert(detail::is_expected<U>, "and_then: the function must return an ai_core::Expected");
+    static_assert(detail::is_expected<U>,
+                  "and_then: the function must return an ai_core::Expected");
     static_assert(std::is_same_v<typename U::error_type, E>,
                   "and_then: the function must return an Expected with the same error type");
     if (self.has_value_) return std::invoke(std::forward<F>(f));
@@ -1170,7 +1207,8 @@ class [[nodiscard]] Expected<T, E> {
 
   template <class Self, class F>
   static constexpr auto or_else_impl(Self&& self, F&& f) {
-    using G = std::remove_cvref_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
+    using G =
+        std::remove_cvref_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
     static_assert(detail::is_expected<G>, "or_else: the function must return an ai_core::Expected");
     static_assert(std::is_void_v<typename G::value_type>,
                   "or_else: the function must return an Expected with a void value");
@@ -1195,7 +1233,8 @@ class [[nodiscard]] Expected<T, E> {
 
   template <class Self, class F>
   static constexpr auto transform_error_impl(Self&& self, F&& f) {
-    using G = std::remove_cv_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
+    using G =
+        std::remove_cv_t<std::invoke_result_t<F, decltype((std::forward<Self>(self).error_))>>;
     if (self.has_value_) return Expected<void, G>();
     return Expected<void, G>(unexpect,
                              std::invoke(std::forward<F>(f), std::forward<Self>(self).error_));
@@ -1221,9 +1260,10 @@ constexpr auto propagate_error(R&& result) {
 template <class R>
 auto propagate_error(R&& result, std::string context) {
   using Error = typename std::remove_cvref_t<R>::error_type;
-  static_assert(requires(Error& e) { e.with_context(std::declval<std::string>()); },
-                "AI_CORE_TRY/AI_CORE_ASSIGN_OR_RETURN context arguments need an error type "
-                "with a with_context(std::string) member (docs/errors.md, domain errors)");
+  static_assert(
+      requires(Error & e) { e.with_context(std::declval<std::string>()); },
+      "AI_CORE_TRY/AI_CORE_ASSIGN_OR_RETURN context arguments need an error type "
+      "with a with_context(std::string) member (docs/errors.md, domain errors)");
   Error error(std::forward<R>(result).error());
   error.with_context(std::move(context));
   return Unexpected<Error>(std::move(error));
@@ -1275,15 +1315,15 @@ std::string check_message(const First& first, const Rest&... rest) {
 ///
 /// Example:
 ///   AI_CORE_ASSIGN_OR_RETURN(auto rank, parse_rank(text), "reading AI_CORE_RANK");
-#define AI_CORE_ASSIGN_OR_RETURN(lhs, expr, ...)                                               \
+#define AI_CORE_ASSIGN_OR_RETURN(lhs, expr, ...)                                                 \
   AI_CORE_INTERNAL_ASSIGN_OR_RETURN(AI_CORE_INTERNAL_CONCAT(ai_core_internal_result_, __LINE__), \
                                     lhs, expr __VA_OPT__(, ) __VA_ARGS__)
-#define AI_CORE_INTERNAL_ASSIGN_OR_RETURN(result, lhs, expr, ...)                   \
-  auto&& result = (expr);                                                           \
-  if (!result.has_value()) [[unlikely]] {                                           \
-    return ::ai_core::detail::propagate_error(                                      \
-        static_cast<decltype(result)&&>(result) __VA_OPT__(, ::ai_core::str_cat(__VA_ARGS__))); \
-  }                                                                                 \
+#define AI_CORE_INTERNAL_ASSIGN_OR_RETURN(result, lhs, expr, ...)                                 \
+  auto&& result = (expr);                                                                         \
+  if (!result.has_value()) [[unlikely]] {                                                         \
+    return ::ai_core::detail::propagate_error(static_cast<decltype(result)&&>(result)             \
+                                                  __VA_OPT__(, ::ai_core::str_cat(__VA_ARGS__))); \
+  }                                                                                               \
   lhs = *static_cast<decltype(result)&&>(result)
 
 /// Evaluates `cond` once; if false, returns from the enclosing function (which returns any
@@ -1297,10 +1337,10 @@ std::string check_message(const First& first, const Rest&... rest) {
 /// Example:
 ///   AI_CORE_CHECK(rank <= max_rank, ErrorCode::invalid_config,
 ///                 "rank ", rank, " exceeds the maximum ", max_rank);
-#define AI_CORE_CHECK(cond, code, ...)                                             \
-  do {                                                                             \
-    if (!(cond)) [[unlikely]] {                                                    \
-      return ::ai_core::Unexpected<::ai_core::CoreError>(                          \
+#define AI_CORE_CHECK(cond, code, ...)                                                        \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]] {                                                               \
+      return ::ai_core::Unexpected<::ai_core::CoreError>(                                     \
           ::ai_core::CoreError::make((code), ::ai_core::detail::check_message(__VA_ARGS__))); \
-    }                                                                              \
+    }                                                                                         \
   } while (false)

@@ -121,8 +121,8 @@ template <class F>
   } catch (const c10::Error& error) {
     return Unexpected(from_c10_error(error, location));
   } catch (const std::bad_alloc& error) {
-    return Unexpected(CoreError::oom(str_cat("allocation failed (", error.what(), ")"), {}, {},
-                                     location));
+    return Unexpected(
+        CoreError::oom(str_cat("allocation failed (", error.what(), ")"), {}, {}, location));
   } catch (const std::system_error& error) {
     return Unexpected(CoreError::from_system_error(error, location));
   } catch (const std::exception& error) {

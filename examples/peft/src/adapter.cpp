@@ -72,10 +72,10 @@ Result<at::Tensor> AdapterRegistry::delta(std::string_view name, const at::Tenso
     return ai_core::CoreError::device_mismatch(adapter->a.device(), x.device(), "x");
   }
   const double scale = adapter->alpha / static_cast<double>(adapter->rank());
-  AI_CORE_ASSIGN_OR_RETURN(
-      at::Tensor y,
-      ai_core::capture([&] { return at::matmul(at::matmul(x, adapter->a.t()), adapter->b.t()); }),
-      context);
+  AI_CORE_ASSIGN_OR_RETURN(at::Tensor y, ai_core::capture([&] {
+                             return at::matmul(at::matmul(x, adapter->a.t()), adapter->b.t());
+                           }),
+                           context);
   return y.mul_(scale);
 }
 

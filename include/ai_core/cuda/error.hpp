@@ -41,7 +41,8 @@ namespace ai_core {
 [[nodiscard]] inline Result<void> check_cuda(
     cudaError_t status, std::string_view what = {},
     std::source_location location = std::source_location::current()) {
-  if (status == cudaSuccess) [[likely]] return {};
+  if (status == cudaSuccess) [[likely]]
+    return {};
   return from_cuda_error(status, what, location);
 }
 
@@ -58,14 +59,13 @@ namespace ai_core {
 ///
 /// Example:
 ///   AI_CORE_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream));
-#define AI_CORE_CUDA_TRY(expr, ...)                                                      \
-  do {                                                                                   \
-    const ::cudaError_t ai_core_internal_cuda_status = (expr);                           \
-    if (ai_core_internal_cuda_status != ::cudaSuccess) [[unlikely]] {                    \
-      ::ai_core::CoreError ai_core_internal_cuda_error =                                 \
-          ::ai_core::from_cuda_error(ai_core_internal_cuda_status, #expr);               \
-      __VA_OPT__(ai_core_internal_cuda_error.with_context(::ai_core::str_cat(__VA_ARGS__));) \
-      return ::ai_core::Unexpected<::ai_core::CoreError>(                                \
-          std::move(ai_core_internal_cuda_error));                                       \
-    }                                                                                    \
+#define AI_CORE_CUDA_TRY(expr, ...)                                                               \
+  do {                                                                                            \
+    const ::cudaError_t ai_core_internal_cuda_status = (expr);                                    \
+    if (ai_core_internal_cuda_status != ::cudaSuccess) [[unlikely]] {                             \
+      ::ai_core::CoreError ai_core_internal_cuda_error =                                          \
+          ::ai_core::from_cuda_error(ai_core_internal_cuda_status, #expr);                        \
+      __VA_OPT__(ai_core_internal_cuda_error.with_context(::ai_core::str_cat(__VA_ARGS__));)      \
+      return ::ai_core::Unexpected<::ai_core::CoreError>(std::move(ai_core_internal_cuda_error)); \
+    }                                                                                             \
   } while (false)

@@ -37,7 +37,9 @@ namespace internal {
 /// Returns the text of an error: its `to_string()` when it has one, else GoogleTest's printout.
 template <class E>
 std::string error_text(const E& error) {
-  if constexpr (requires { { error.to_string() } -> std::convertible_to<std::string>; }) {
+  if constexpr (requires {
+                  { error.to_string() } -> std::convertible_to<std::string>;
+                }) {
     return error.to_string();
   } else {
     return ::testing::PrintToString(error);
@@ -225,12 +227,11 @@ void PrintTo(const Expected<T, E>& result, std::ostream* os) {
 /// WARNING: expands to several statements (a hidden variable holding `expr`'s result, which lives
 /// until the end of the enclosing scope, an ASSERT, the assignment); it cannot be the body of an
 /// unbraced `if`. Evaluates `expr` once.
-#define AI_CORE_ASSERT_OK_AND_ASSIGN(lhs, expr)                                                \
-  AI_CORE_INTERNAL_ASSERT_OK_AND_ASSIGN(                                                       \
+#define AI_CORE_ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  AI_CORE_INTERNAL_ASSERT_OK_AND_ASSIGN(        \
       AI_CORE_INTERNAL_CONCAT(ai_core_internal_assert_result_, __LINE__), lhs, expr)
-#define AI_CORE_INTERNAL_ASSERT_OK_AND_ASSIGN(result, lhs, expr)                    \
-  auto&& result = (expr);                                                           \
-  ASSERT_TRUE(result.has_value())                                                   \
-      << #expr << " holds the error: "                                              \
-      << ::ai_core::testing::internal::error_text(result.error());                  \
+#define AI_CORE_INTERNAL_ASSERT_OK_AND_ASSIGN(result, lhs, expr)                               \
+  auto&& result = (expr);                                                                      \
+  ASSERT_TRUE(result.has_value()) << #expr << " holds the error: "                             \
+                                  << ::ai_core::testing::internal::error_text(result.error()); \
   lhs = *static_cast<decltype(result)&&>(result)

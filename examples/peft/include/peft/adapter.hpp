@@ -60,7 +60,6 @@ class AdapterRegistry {
 /// Applies an adapter from code that only speaks ai_core: the PeftError converts to a CoreError
 /// (the domain code is named in its message).
 [[nodiscard]] ai_core::Result<at::Tensor> apply_adapter(const AdapterRegistry& registry,
-                                                        std::string_view name,
-                                                        const at::Tensor& x);
+                                                        std::string_view name, const at::Tensor& x);
 
 }  // namespace peft
