@@ -10,6 +10,11 @@
 
 #include <nf4/code_table.hpp>
 
+#include <ai_core/cuda/dtype.hpp>
+#include <ai_core/error.hpp>
+#include <ai_core/interop.hpp>
+#include <ai_core/tensor_view.hpp>
+
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -18,6 +23,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 namespace nf4::detail {
 namespace {
@@ -160,8 +166,15 @@ constexpr int kUnroll = 4;
 
 template <class T>
 __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
-    dequantize_chunks(const uint2* __restrict__ codes, const float* __restrict__ absmax,
-                      T* __restrict__ out, std::int64_t num_chunks, int chunk_shift) {
+    dequantize_chunks(ai_core::TensorView<const std::uint8_t, 1> code_view,
+                      ai_core::TensorView<const float, 1> absmax_view,
+                      ai_core::TensorView<T, 1> out_view, std::int64_t num_chunks,
+                      int chunk_shift) {
+  // Raw restrict pointers from the views: the vector loads and stores need them, and they tell
+  // the compiler the three arrays do not alias.
+  const uint2* __restrict__ codes = reinterpret_cast<const uint2*>(code_view.data());
+  const float* __restrict__ absmax = absmax_view.data();
+  T* __restrict__ out = out_view.data();
   __shared__ float lut[kNumCodes];
   if (threadIdx.x < kNumCodes) lut[threadIdx.x] = kCodeTableDevice[threadIdx.x];
   __syncthreads();
@@ -201,9 +214,13 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
 // The per-element path: elements [begin, numel).
 template <class T>
 __global__ void __launch_bounds__(kThreads)
-    dequantize_elements(const std::uint8_t* __restrict__ codes, const float* __restrict__ absmax,
-                        T* __restrict__ out, std::int64_t begin, std::int64_t numel,
-                        int log2_block) {
+    dequantize_elements(ai_core::TensorView<const std::uint8_t, 1> code_view,
+                        ai_core::TensorView<const float, 1> absmax_view,
+                        ai_core::TensorView<T, 1> out_view, std::int64_t begin, int log2_block) {
+  const std::uint8_t* __restrict__ codes = code_view.data();
+  const float* __restrict__ absmax = absmax_view.data();
+  T* __restrict__ out = out_view.data();
+  const std::int64_t numel = out_view.size(0);
   __shared__ float lut[kNumCodes];
   if (threadIdx.x < kNumCodes) lut[threadIdx.x] = kCodeTableDevice[threadIdx.x];
   __syncthreads();
@@ -217,21 +234,23 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <class T>
-cudaError_t launch_dequantize(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
-                              int log2_block, T* out, cudaStream_t stream) {
-  const bool vectors = reinterpret_cast<std::uintptr_t>(codes) % 8 == 0 &&
-                       reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
+cudaError_t launch_dequantize(ai_core::TensorView<const std::uint8_t, 1> codes,
+                              ai_core::TensorView<const float, 1> absmax, int log2_block,
+                              ai_core::TensorView<T, 1> out, cudaStream_t stream) {
+  const std::int64_t numel = out.size(0);
+  const bool vectors = reinterpret_cast<std::uintptr_t>(codes.data()) % 8 == 0 &&
+                       reinterpret_cast<std::uintptr_t>(out.data()) % 16 == 0;
   const std::int64_t num_chunks = vectors ? numel / 16 : 0;
   if (num_chunks > 0) {
     dequantize_chunks<T><<<grid_for<dequantize_chunks<T>>(num_chunks), kThreads, 0, stream>>>(
-        reinterpret_cast<const uint2*>(codes), absmax, out, num_chunks, log2_block - 4);
+        codes, absmax, out, num_chunks, log2_block - 4);
     if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
   }
   const std::int64_t begin = num_chunks * 16;
   if (begin < numel) {
     dequantize_elements<T>
         <<<grid_for<dequantize_elements<T>>(numel - begin), kThreads, 0, stream>>>(
-            codes, absmax, out, begin, numel, log2_block);
+            codes, absmax, out, begin, log2_block);
     return cudaGetLastError();
   }
   return cudaSuccess;
@@ -273,9 +292,16 @@ __device__ __forceinline__ void load8(const T* __restrict__ input, std::int64_t 
 
 template <class T, bool kVector>
 __global__ void __launch_bounds__(kThreads)
-    quantize_blocks(const T* __restrict__ input, std::int64_t numel, int log2_block, int log2_group,
-                    std::uint8_t* __restrict__ codes, float* __restrict__ absmax,
-                    unsigned long long* __restrict__ first_bad) {
+    quantize_blocks(ai_core::TensorView<const T, 1> input_view, int log2_block, int log2_group,
+                    ai_core::TensorView<std::uint8_t, 1> code_view,
+                    ai_core::TensorView<float, 1> absmax_view,
+                    ai_core::TensorView<std::int64_t, 1> first_bad_view) {
+  const T* __restrict__ input = input_view.data();
+  std::uint8_t* __restrict__ codes = code_view.data();
+  float* __restrict__ absmax = absmax_view.data();
+  // The flag is an int64 tensor (interop has no uint64 dtype); -1 reads as UINT64_MAX unsigned.
+  auto* first_bad = reinterpret_cast<unsigned long long*>(first_bad_view.data());
+  const std::int64_t numel = input_view.size(0);
   const int lane = static_cast<int>(threadIdx.x & 31);
   const int group_size = 1 << log2_group;
   const int rank = lane & (group_size - 1);
@@ -337,68 +363,125 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <class T>
-cudaError_t launch_quantize(const T* input, std::int64_t numel, int log2_block, std::uint8_t* codes,
-                            float* absmax, unsigned long long* first_bad, cudaStream_t stream) {
+cudaError_t launch_quantize(ai_core::TensorView<const T, 1> input, int log2_block,
+                            ai_core::TensorView<std::uint8_t, 1> codes,
+                            ai_core::TensorView<float, 1> absmax,
+                            ai_core::TensorView<std::int64_t, 1> first_bad, cudaStream_t stream) {
   if (const cudaError_t status =
-          cudaMemsetAsync(first_bad, 0xFF, sizeof(unsigned long long), stream);
+          cudaMemsetAsync(first_bad.data(), 0xFF, sizeof(std::int64_t), stream);
       status != cudaSuccess) {
     return status;
   }
+  const std::int64_t numel = input.size(0);
   const int log2_group = std::min(5, log2_block - 3);
   const std::int64_t num_blocks = ((numel - 1) >> log2_block) + 1;
   const std::int64_t groups_per_warp = 32 >> log2_group;
   const std::int64_t warps = (num_blocks + groups_per_warp - 1) / groups_per_warp;
-  const bool vectors = reinterpret_cast<std::uintptr_t>(input) % 16 == 0 &&
-                       reinterpret_cast<std::uintptr_t>(codes) % 4 == 0;
+  const bool vectors = reinterpret_cast<std::uintptr_t>(input.data()) % 16 == 0 &&
+                       reinterpret_cast<std::uintptr_t>(codes.data()) % 4 == 0;
   if (vectors) {
     quantize_blocks<T, true>
         <<<grid_for<quantize_blocks<T, true>>(warps * 32), kThreads, 0, stream>>>(
-            input, numel, log2_block, log2_group, codes, absmax, first_bad);
+            input, log2_block, log2_group, codes, absmax, first_bad);
   } else {
     quantize_blocks<T, false>
         <<<grid_for<quantize_blocks<T, false>>(warps * 32), kThreads, 0, stream>>>(
-            input, numel, log2_block, log2_group, codes, absmax, first_bad);
+            input, log2_block, log2_group, codes, absmax, first_bad);
   }
   return cudaGetLastError();
 }
 
+float to_float_host(float v) { return v; }
+float to_float_host(__half v) { return __half2float(v); }
+float to_float_host(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+ai_core::CoreError cuda_error(cudaError_t status, const char* what) {
+  return ai_core::CoreError::cuda(static_cast<int>(status), cudaGetErrorName(status),
+                                  std::string(what) + ": " + cudaGetErrorString(status));
+}
+
+template <class T>
+ai_core::Result<NonFinite> quantize_typed(const ai_core::TensorBufferView& input, int log2_block,
+                                          const ai_core::TensorBufferView& codes,
+                                          const ai_core::TensorBufferView& absmax,
+                                          const ai_core::TensorBufferView& first_bad) {
+  AI_CORE_ASSIGN_OR_RETURN(auto input_view, (ai_core::make_tensor_view<const T, 1>(input)));
+  AI_CORE_ASSIGN_OR_RETURN(auto code_view, (ai_core::make_tensor_view<std::uint8_t, 1>(codes)));
+  AI_CORE_ASSIGN_OR_RETURN(auto absmax_view, (ai_core::make_tensor_view<float, 1>(absmax)));
+  AI_CORE_ASSIGN_OR_RETURN(auto bad_view, (ai_core::make_tensor_view<std::int64_t, 1>(first_bad)));
+  const auto stream = static_cast<cudaStream_t>(input.stream());
+  if (const cudaError_t status =
+          launch_quantize<T>(input_view, log2_block, code_view, absmax_view, bad_view, stream);
+      status != cudaSuccess) {
+    return cuda_error(status, "nf4 quantize kernel launch");
+  }
+  std::int64_t bad = 0;
+  if (const cudaError_t status =
+          cudaMemcpyAsync(&bad, bad_view.data(), sizeof(bad), cudaMemcpyDeviceToHost, stream);
+      status != cudaSuccess) {
+    return cuda_error(status, "nf4 quantize: reading the NaN/Inf flag");
+  }
+  if (const cudaError_t status = cudaStreamSynchronize(stream); status != cudaSuccess) {
+    return cuda_error(status, "nf4 quantize kernel");
+  }
+  if (bad < 0) return NonFinite{};  // -1 (all bits set): no NaN or Inf.
+  T value{};
+  if (const cudaError_t status = cudaMemcpyAsync(&value, input_view.data() + bad, sizeof(T),
+                                                 cudaMemcpyDeviceToHost, stream);
+      status != cudaSuccess) {
+    return cuda_error(status, "nf4 quantize: reading the non-finite value");
+  }
+  if (const cudaError_t status = cudaStreamSynchronize(stream); status != cudaSuccess) {
+    return cuda_error(status, "nf4 quantize: reading the non-finite value");
+  }
+  return NonFinite{bad, static_cast<double>(to_float_host(value))};
+}
+
+template <class T>
+ai_core::Result<void> dequantize_typed(const ai_core::TensorBufferView& codes,
+                                       const ai_core::TensorBufferView& absmax, int log2_block,
+                                       const ai_core::TensorBufferView& output) {
+  AI_CORE_ASSIGN_OR_RETURN(auto code_view,
+                           (ai_core::make_tensor_view<const std::uint8_t, 1>(codes)));
+  AI_CORE_ASSIGN_OR_RETURN(auto absmax_view, (ai_core::make_tensor_view<const float, 1>(absmax)));
+  AI_CORE_ASSIGN_OR_RETURN(auto out_view, (ai_core::make_tensor_view<T, 1>(output)));
+  if (const cudaError_t status = launch_dequantize<T>(code_view, absmax_view, log2_block, out_view,
+                                                      static_cast<cudaStream_t>(output.stream()));
+      status != cudaSuccess) {
+    return cuda_error(status, "nf4 dequantize kernel launch");
+  }
+  return {};
+}
+
 }  // namespace
 
-CudaStatus quantize_cuda(const void* input, c10::ScalarType dtype, std::int64_t numel,
-                         int log2_block, std::uint8_t* codes, float* absmax,
-                         unsigned long long* first_bad, void* stream) {
-  const auto s = static_cast<cudaStream_t>(stream);
-  switch (dtype) {
+ai_core::Result<NonFinite> quantize_cuda(const ai_core::TensorBufferView& input, int log2_block,
+                                         const ai_core::TensorBufferView& codes,
+                                         const ai_core::TensorBufferView& absmax,
+                                         const ai_core::TensorBufferView& first_bad) {
+  switch (input.dtype()) {
     case c10::ScalarType::Float:
-      return launch_quantize(static_cast<const float*>(input), numel, log2_block, codes, absmax,
-                             first_bad, s);
+      return quantize_typed<float>(input, log2_block, codes, absmax, first_bad);
     case c10::ScalarType::Half:
-      return launch_quantize(static_cast<const __half*>(input), numel, log2_block, codes, absmax,
-                             first_bad, s);
+      return quantize_typed<__half>(input, log2_block, codes, absmax, first_bad);
     case c10::ScalarType::BFloat16:
-      return launch_quantize(static_cast<const __nv_bfloat16*>(input), numel, log2_block, codes,
-                             absmax, first_bad, s);
-    default: return cudaErrorInvalidValue;
+      return quantize_typed<__nv_bfloat16>(input, log2_block, codes, absmax, first_bad);
+    default: break;
   }
+  return ai_core::CoreError::not_implemented("nf4 quantize kernel for this dtype");
 }
 
-CudaStatus dequantize_cuda(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
-                           int log2_block, void* output, c10::ScalarType dtype, void* stream) {
-  const auto s = static_cast<cudaStream_t>(stream);
-  switch (dtype) {
-    case c10::ScalarType::Float:
-      return launch_dequantize(codes, absmax, numel, log2_block, static_cast<float*>(output), s);
-    case c10::ScalarType::Half:
-      return launch_dequantize(codes, absmax, numel, log2_block, static_cast<__half*>(output), s);
+ai_core::Result<void> dequantize_cuda(const ai_core::TensorBufferView& codes,
+                                      const ai_core::TensorBufferView& absmax, int log2_block,
+                                      const ai_core::TensorBufferView& output) {
+  switch (output.dtype()) {
+    case c10::ScalarType::Float: return dequantize_typed<float>(codes, absmax, log2_block, output);
+    case c10::ScalarType::Half: return dequantize_typed<__half>(codes, absmax, log2_block, output);
     case c10::ScalarType::BFloat16:
-      return launch_dequantize(codes, absmax, numel, log2_block,
-                               static_cast<__nv_bfloat16*>(output), s);
-    default: return cudaErrorInvalidValue;
+      return dequantize_typed<__nv_bfloat16>(codes, absmax, log2_block, output);
+    default: break;
   }
-}
-
-const char* cuda_error_name(CudaStatus status) {
-  return cudaGetErrorName(static_cast<cudaError_t>(status));
+  return ai_core::CoreError::not_implemented("nf4 dequantize kernel for this dtype");
 }
 
 }  // namespace nf4::detail

@@ -3,9 +3,13 @@
 //
 // The public operations (quantizer.cpp) check every input, allocate outputs and then call these.
 // Nothing here validates: pointers are non-null and sized as stated, `log2_block` is in [5, 12],
-// `numel` > 0. The CPU functions run on the calling thread (parallelised with at::parallel_for);
-// the CUDA launchers (under AI_CORE_WITH_CUDA) only enqueue work on the given stream.
+// `numel` > 0. The CPU functions run on the calling thread (parallelised with at::parallel_for)
+// over raw pointers; the CUDA launchers (under AI_CORE_WITH_CUDA) take interop buffers, make typed
+// `ai_core::TensorView`s of them and pass those to the kernels by value.
 #pragma once
+
+#include <ai_core/expected.hpp>
+#include <ai_core/interop.hpp>
 
 #include <c10/core/ScalarType.h>
 
@@ -30,24 +34,29 @@ void dequantize_cpu(const std::uint8_t* codes, const float* absmax, std::int64_t
                     int log2_block, void* output, c10::ScalarType dtype);
 
 #if AI_CORE_WITH_CUDA
-/// The CUDA launchers' error: 0 on success, else the `cudaError_t` value of the failed launch.
-using CudaStatus = int;
+/// The first NaN/Inf element the CUDA quantize kernel found.
+struct NonFinite {
+  std::int64_t index = kAllFinite;  ///< Its index, or `kAllFinite`.
+  double value = 0.0;               ///< Its value (NaN or ±inf).
+};
 
-/// Enqueues the NF4 quantize kernel on `stream` (a `cudaStream_t`). Same layout as `quantize_cpu`.
-/// `first_bad` (device memory, one unsigned 64-bit integer) must hold UINT64_MAX; the kernel
-/// lowers it to the index of the first NaN/Inf element, if any.
-CudaStatus quantize_cuda(const void* input, c10::ScalarType dtype, std::int64_t numel,
-                         int log2_block, std::uint8_t* codes, float* absmax,
-                         unsigned long long* first_bad, void* stream);
+/// Quantizes `input` (a 1-D contiguous f32/f16/bf16 buffer, `numel` > 0) with the CUDA kernel on
+/// `input.stream()` into `codes` (1-D u8, ceil(numel / 2)) and `absmax` (1-D f32,
+/// ceil(numel / block)), using `first_bad` (1-D i64, one element) as scratch. Synchronises the
+/// stream once and returns the first NaN/Inf element, if any. Errors: a view that does not fit
+/// its role (`make_tensor_view`), a CUDA launch or copy failure.
+ai_core::Result<NonFinite> quantize_cuda(const ai_core::TensorBufferView& input, int log2_block,
+                                         const ai_core::TensorBufferView& codes,
+                                         const ai_core::TensorBufferView& absmax,
+                                         const ai_core::TensorBufferView& first_bad);
 
-/// Enqueues the NF4 dequantize kernel on `stream` (a `cudaStream_t`). Same results as
-/// `dequantize_cpu`, bit for bit. Uses 8-byte code loads and 16-byte stores when `codes` is 8-byte
-/// and `output` 16-byte aligned, else a per-element path.
-CudaStatus dequantize_cuda(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
-                           int log2_block, void* output, c10::ScalarType dtype, void* stream);
-
-/// Returns the name of CUDA error `status` ("cudaErrorInvalidValue").
-const char* cuda_error_name(CudaStatus status);
+/// Enqueues the dequantize kernel on `output.stream()`: `codes` and `absmax` as above, `output` a
+/// 1-D contiguous f32/f16/bf16 buffer of numel elements. Same results as `dequantize_cpu`, bit for
+/// bit. Uses 8-byte code loads and 16-byte stores when `codes` is 8-byte and `output` 16-byte
+/// aligned, else a per-element path. Does not synchronise.
+ai_core::Result<void> dequantize_cuda(const ai_core::TensorBufferView& codes,
+                                      const ai_core::TensorBufferView& absmax, int log2_block,
+                                      const ai_core::TensorBufferView& output);
 #endif
 
 }  // namespace nf4::detail

@@ -19,9 +19,8 @@ namespace {
 // The float32 bit patterns of bitsandbytes' NF4 table (functional.py, get_4bit_type("nf4")):
 // the decimal literals -1.0, -0.6961928009986877, ..., 1.0 as stored in a float32 tensor.
 constexpr std::uint32_t kBitsandbytesBits[kNumCodes] = {
-    0xbf800000, 0xbf3239b1, 0xbf066b30, 0xbeca32a0, 0xbe91a24d, 0xbe3d353f,
-    0xbdba7871, 0x00000000, 0x3da2faff, 0x3e24cae3, 0x3e7c04dd, 0x3ead033a,
-    0x3ee1a4b8, 0x3f1007ab, 0x3f3913b3, 0x3f800000,
+    0xbf800000, 0xbf3239b1, 0xbf066b30, 0xbeca32a0, 0xbe91a24d, 0xbe3d353f, 0xbdba7871, 0x00000000,
+    0x3da2faff, 0x3e24cae3, 0x3e7c04dd, 0x3ead033a, 0x3ee1a4b8, 0x3f1007ab, 0x3f3913b3, 0x3f800000,
 };
 
 // Returns the code of the table value nearest to `x`, the lower one on a tie, in double.
