@@ -270,24 +270,28 @@ bool try_view(const at::TensorBase& tensor, const BufferRequirements& req, c10::
   f.contiguous = contiguous;
   f.stream_pinned = req.stream.has_value();
   f.stream = req.stream.value_or(nullptr);
-  *out = InteropAccess::make(f);
+  InteropAccess::fill(*out, f);
   return true;
 }
 
 Result<TensorBufferView> borrow(const at::TensorBase& tensor, const BufferRequirements& req,
                                 c10::DeviceType want, const char* fn) {
-  TensorBufferView view;
+  // Built in place and returned by name (Note [interop fast path]): no zero fill, no copy.
+  Result<TensorBufferView> result(std::in_place, InteropAccess::uninitialized());
   try {
-    if (try_view(tensor, req, want, /*allow_copy_request=*/false, &view)) return view;
-    return diagnose(tensor, req, want, /*owning=*/false, fn);
+    if (!try_view(tensor, req, want, /*allow_copy_request=*/false, &*result)) {
+      result = Unexpected(diagnose(tensor, req, want, /*owning=*/false, fn));
+    }
   } catch (const c10::Error& error) {
-    return from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name)));
+    result = Unexpected(
+        from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
   }
+  return result;
 }
 
 Result<TensorBuffer> own(const at::TensorBase& tensor, const BufferRequirements& req,
                          c10::DeviceType want, const char* fn) {
-  TensorBufferView view;
+  TensorBufferView view = InteropAccess::uninitialized();
   try {
     if (try_view(tensor, req, want, /*allow_copy_request=*/true, &view)) {
       return TensorBuffer(view, tensor.unsafeGetTensorImpl()->storage(), /*is_copy=*/false);

@@ -32,14 +32,19 @@ struct InteropAccess {
     bool stream_pinned = false;
     StreamHandle stream = nullptr;
   };
-  static TensorBufferView make(const Fields& f) noexcept {
-    TensorBufferView v;
+  /// Returns a view whose arrays are left for `fill` to write (no zero fill).
+  static TensorBufferView uninitialized() noexcept {
+    return TensorBufferView(TensorBufferView::NoInit{});
+  }
+  /// Writes every field of `v` (sizes and strides past the rank are zeroed).
+  static void fill(TensorBufferView& v, const Fields& f) noexcept {
     v.data_ = f.data;
-    for (std::size_t d = 0; d < f.sizes.size(); ++d) {
-      v.sizes_[d] = f.sizes[d];
-      v.strides_[d] = f.strides[d];
+    const std::size_t rank = f.sizes.size();
+    for (std::size_t d = 0; d < kMaxBufferRank; ++d) {
+      v.sizes_[d] = d < rank ? f.sizes[d] : 0;
+      v.strides_[d] = d < rank ? f.strides[d] : 0;
     }
-    v.rank_ = static_cast<std::int8_t>(f.sizes.size());
+    v.rank_ = static_cast<std::int8_t>(rank);
     v.numel_ = f.numel;
     v.byte_size_ = f.byte_size;
     v.device_ = f.device;
@@ -48,6 +53,11 @@ struct InteropAccess {
     v.contiguous_ = f.contiguous;
     v.stream_pinned_ = f.stream_pinned;
     v.stream_ = f.stream;
+  }
+  /// Returns a view with the fields `f`.
+  static TensorBufferView make(const Fields& f) noexcept {
+    TensorBufferView v = uninitialized();
+    fill(v, f);
     return v;
   }
 };

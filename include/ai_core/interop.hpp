@@ -131,7 +131,7 @@ struct BufferRequirements {
 class TensorBufferView {
  public:
   /// Constructs an empty view: no data, rank 0, dtype f32, device CPU.
-  TensorBufferView() = default;
+  TensorBufferView() noexcept : sizes_{}, strides_{} {}
 
   /// Returns the pointer to element (0, ..., 0); null for a tensor of zero elements. Writing
   /// through it is allowed only when `access()` is `Access::read_write`.
@@ -196,10 +196,13 @@ class TensorBufferView {
 
  private:
   friend struct detail::InteropAccess;
+  struct NoInit {};
+  // Note [interop fast path]: the factories fill every field; no zero fill first.
+  explicit TensorBufferView(NoInit) noexcept {}
 
   void* data_ = nullptr;
-  std::int64_t sizes_[kMaxBufferRank] = {};
-  std::int64_t strides_[kMaxBufferRank] = {};
+  std::int64_t sizes_[kMaxBufferRank];
+  std::int64_t strides_[kMaxBufferRank];
   std::int64_t numel_ = 1;
   std::int64_t byte_size_ = 0;
   StreamHandle stream_ = nullptr;
