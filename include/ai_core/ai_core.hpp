@@ -5,8 +5,12 @@
 
 #include <ai_core/concepts.hpp>
 #include <ai_core/dispatch.hpp>
+#include <ai_core/dlpack.hpp>
+#include <ai_core/dtype.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/tensor_view.hpp>
 #include <ai_core/torch_error.hpp>
 #include <ai_core/version.hpp>
