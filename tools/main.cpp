@@ -1,30 +1,31 @@
 // SPDX-License-Identifier: MIT
 // ai-core: the command-line tool. `ai-core doctor` tells what device a program using ai_core gets
 // and why; `ai-core demo` runs quantize -> kernel -> tensor end to end.
+#include <ai_core/device.hpp>
 #include <ai_core/version.hpp>
 
 #include <CLI/CLI.hpp>
 #include <c10/core/Device.h>
-#include <torch/headeronly/version.h>
-#if AI_CORE_WITH_CUDA
-#  include <c10/cuda/CUDAFunctions.h>
-#endif
 
 #include <cstdio>
+#include <string>
 
 namespace {
 
-int run_doctor() {
-  std::printf("ai_core   %s\n", ai_core::runtime_version());
-  std::printf("torch     %s\n", TORCH_VERSION);
-#if AI_CORE_WITH_CUDA
-  std::printf("cuda      compiled in\n");
-  std::printf("devices   %d visible to torch\n", static_cast<int>(c10::cuda::device_count()));
-#else
-  std::printf("cuda      not compiled in (AI_CORE_WITH_CUDA=OFF)\n");
-  std::printf("devices   0\n");
-#endif
-  return 0;
+// `ai-core doctor [--json]`: prints `ai_core::device_report()`. Exit status: 0 when a device
+// would be selected, 1 when selection would fail (`device_not_available`: an ordinal that is not
+// visible, or no CUDA under RUST_AI_CPU_FALLBACK=error), 2 when the environment is malformed
+// (`invalid_config`). The error also goes to stderr, so scripts see it with --json too.
+int run_doctor(bool json) {
+  const ai_core::DeviceReport report = ai_core::device_report();
+  const std::string text = json ? ai_core::to_json(report) : ai_core::to_string(report);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  if (!report.error) return 0;
+  std::string message = "ai-core doctor: " + report.error->to_string();
+  if (message.back() != '\n') message += '\n';
+  std::fputs(message.c_str(), stderr);
+  return report.error->code() == ai_core::ErrorCode::invalid_config ? 2 : 1;
 }
 
 }  // namespace
@@ -32,8 +33,12 @@ int run_doctor() {
 int main(int argc, char** argv) {
   CLI::App app{"ai-core: device diagnostics and an end-to-end demo of the ai_core library"};
   app.require_subcommand(1);
-  auto* doctor = app.add_subcommand("doctor", "Show what device you get and why");
+  auto* doctor = app.add_subcommand(
+      "doctor",
+      "Show what device you get and why (exit 1: no device would be selected, 2: malformed env)");
+  bool doctor_json = false;
+  doctor->add_flag("--json", doctor_json, "Print the report as one JSON object");
   CLI11_PARSE(app, argc, argv);
-  if (*doctor) return run_doctor();
+  if (*doctor) return run_doctor(doctor_json);
   return 0;
 }

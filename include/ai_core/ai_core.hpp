@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ai_core/concepts.hpp>
+#include <ai_core/device.hpp>
 #include <ai_core/dispatch.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/dtype.hpp>
