@@ -6,6 +6,14 @@
 include_guard(GLOBAL)
 include(AiCoreTorch)
 
+# torch's CMake takes the CUDA architectures from TORCH_CUDA_ARCH_LIST (variable, else the
+# environment) or detects the card. Keep the environment's value in the cache, so a re-configure
+# that ninja starts without that environment compiles for the same architectures (torch's
+# fallback list on a machine without a GPU names architectures nvcc 13 no longer supports).
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+  set(TORCH_CUDA_ARCH_LIST "$ENV{TORCH_CUDA_ARCH_LIST}" CACHE STRING
+      "CUDA architectures for torch's CMake (taken from the environment at first configure)")
+endif()
 ai_core_find_torch()
 if(NOT AI_CORE_IS_TOP_LEVEL)
   # Under add_subdirectory(), targets imported here would be visible only in this directory, yet
