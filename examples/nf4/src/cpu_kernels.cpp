@@ -13,6 +13,7 @@
 #include <c10/util/Half.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -23,6 +24,14 @@ namespace {
 // Blocks per parallel task: enough work per task that scheduling costs nothing measurable.
 constexpr std::int64_t kGrainElements = 1 << 16;
 
+// Note [NF4 CPU loops]
+// The CPU path keeps its inner loops free of branches so that the compiler vectorises them:
+// pass 1 takes the block's max |x| and ORs a "not finite" flag (`!(|x| <= FLT_MAX)` is true for
+// NaN and both infinities); only a block whose flag is set is scanned again for the first bad
+// index. Pass 2 encodes into a local array (division and the 15 comparisons vectorise), then packs
+// pairs. Dequantization converts the 16 scaled table values of a block once (the same float32
+// product and rounding as per element, so the results are identical) and then only copies.
+
 template <class T>
 std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, std::uint8_t* codes,
                             float* absmax) {
@@ -31,32 +40,40 @@ std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, 
   std::atomic<std::int64_t> first_bad{std::numeric_limits<std::int64_t>::max()};
   const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements >> log2_block);
   at::parallel_for(0, num_blocks, grain, [&](std::int64_t begin, std::int64_t end) {
+    std::array<float, 4096> values{};  // kMaxBlockSize
+    std::array<std::uint8_t, 4096> block_codes{};
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t start = b << log2_block;
-      const std::int64_t stop = std::min(start + block, numel);
+      const std::int64_t count = std::min(block, numel - start);
       float scale = 0.0f;
-      for (std::int64_t e = start; e < stop; ++e) {
-        const float v = static_cast<float>(input[e]);
-        if (!std::isfinite(v)) {
-          std::int64_t seen = first_bad.load(std::memory_order_relaxed);
-          while (e < seen && !first_bad.compare_exchange_weak(seen, e)) {
-          }
-          break;
+      bool bad = false;
+      for (std::int64_t i = 0; i < count; ++i) {
+        const float v = static_cast<float>(input[start + i]);
+        values[i] = v;
+        const float magnitude = std::fabs(v);
+        bad |= !(magnitude <= std::numeric_limits<float>::max());
+        scale = std::max(scale, magnitude);
+      }
+      if (bad) {
+        std::int64_t i = 0;
+        while (std::isfinite(values[i])) ++i;
+        std::int64_t seen = first_bad.load(std::memory_order_relaxed);
+        while (start + i < seen && !first_bad.compare_exchange_weak(seen, start + i)) {
         }
-        scale = std::max(scale, std::fabs(v));
+        continue;
       }
       absmax[b] = scale;
-      // Pairs (2j, 2j + 1) never straddle a block: block sizes are even.
-      for (std::int64_t e = start; e < stop; e += 2) {
-        const float v0 = static_cast<float>(input[e]);
-        const std::uint8_t c0 = encode_normalized(scale > 0.0f ? v0 / scale : 0.0f);
-        std::uint8_t c1 = kZeroCode;  // Pad nibble of an odd count.
-        if (e + 1 < stop) {
-          const float v1 = static_cast<float>(input[e + 1]);
-          c1 = encode_normalized(scale > 0.0f ? v1 / scale : 0.0f);
-        }
-        codes[e >> 1] = pack_codes(c0, c1);
+      if (scale > 0.0f) {
+        for (std::int64_t i = 0; i < count; ++i)
+          block_codes[i] = encode_normalized(values[i] / scale);
+      } else {
+        for (std::int64_t i = 0; i < count; ++i) block_codes[i] = kZeroCode;
       }
+      std::uint8_t* out = codes + (start >> 1);
+      for (std::int64_t j = 0; j < (count >> 1); ++j) {
+        out[j] = pack_codes(block_codes[2 * j], block_codes[2 * j + 1]);
+      }
+      if (count & 1) out[count >> 1] = pack_codes(block_codes[count - 1], kZeroCode);  // pad
     }
   });
   const std::int64_t bad = first_bad.load();
@@ -66,19 +83,25 @@ std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, 
 template <class T>
 void dequantize_typed(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
                       int log2_block, T* output) {
-  const std::int64_t num_pairs = numel >> 1;
-  at::parallel_for(0, num_pairs, kGrainElements / 2, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t j = begin; j < end; ++j) {
-      const std::uint8_t byte = codes[j];
-      const float scale = absmax[(2 * j) >> log2_block];  // 2j and 2j + 1 share a block.
-      output[2 * j] = static_cast<T>(kCodeValues[high_code(byte)] * scale);
-      output[2 * j + 1] = static_cast<T>(kCodeValues[low_code(byte)] * scale);
+  const std::int64_t block = std::int64_t{1} << log2_block;
+  const std::int64_t num_blocks = (numel + block - 1) >> log2_block;
+  const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements >> log2_block);
+  at::parallel_for(0, num_blocks, grain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t b = begin; b < end; ++b) {
+      T lut[kNumCodes];
+      for (int c = 0; c < kNumCodes; ++c) lut[c] = static_cast<T>(kCodeValues[c] * absmax[b]);
+      const std::int64_t start = b << log2_block;
+      const std::int64_t count = std::min(block, numel - start);
+      const std::uint8_t* block_codes = codes + (start >> 1);
+      T* out = output + start;
+      for (std::int64_t j = 0; j < (count >> 1); ++j) {
+        const std::uint8_t byte = block_codes[j];
+        out[2 * j] = lut[high_code(byte)];
+        out[2 * j + 1] = lut[low_code(byte)];
+      }
+      if (count & 1) out[count - 1] = lut[high_code(block_codes[count >> 1])];
     }
   });
-  if (numel & 1) {
-    const std::int64_t e = numel - 1;
-    output[e] = static_cast<T>(kCodeValues[high_code(codes[e >> 1])] * absmax[e >> log2_block]);
-  }
 }
 
 }  // namespace
