@@ -650,14 +650,14 @@ TEST(MacroTest, CheckRecordsTheCallersLocationAndMessage) {
 }
 
 TEST(MacroTest, CheckRecordsTheLineOfTheMacro) {
-  auto line_of_check = []() -> std::pair<Result<void>, int> {
-    auto inner = []() -> Result<void> {
-      AI_CORE_CHECK(false, ErrorCode::io, "never");
-      return {};  // NOLINT
-    };
-    return {inner(), __LINE__ - 2};
+  int line = 0;
+  auto inner = [&line]() -> Result<void> {
+    line = __LINE__ + 1;
+    AI_CORE_CHECK(false, ErrorCode::io, "never");
+    return {};
   };
-  auto [result, line] = line_of_check();
+  const Result<void> result = inner();
+  ASSERT_THAT(result, HasErrorCode(ErrorCode::io));
   EXPECT_EQ(result.error().location().line(), static_cast<std::uint_least32_t>(line));
 }
 
