@@ -4,6 +4,8 @@
 #include <ai_core/device.hpp>
 #include <ai_core/version.hpp>
 
+#include "demo.hpp"
+
 #include <CLI/CLI.hpp>
 #include <c10/core/Device.h>
 
@@ -38,7 +40,15 @@ int main(int argc, char** argv) {
       "Show what device you get and why (exit 1: no device would be selected, 2: malformed env)");
   bool doctor_json = false;
   doctor->add_flag("--json", doctor_json, "Print the report as one JSON object");
+  auto* demo = app.add_subcommand(
+      "demo", "Quantize a random bf16 weight to NF4 and dequantize it with the kernel, timed");
+  std::int64_t demo_rows = 4096;
+  std::int64_t demo_cols = 4096;
+  demo->add_option("--rows", demo_rows, "Rows of the weight")->check(CLI::Range(1, 1 << 16));
+  demo->add_option("--cols", demo_cols, "Columns of the weight (a multiple of 64)")
+      ->check(CLI::Range(64, 1 << 16));
   CLI11_PARSE(app, argc, argv);
   if (*doctor) return run_doctor(doctor_json);
+  if (*demo) return ai_core_tool::run_demo(demo_rows, demo_cols);
   return 0;
 }
