@@ -47,7 +47,7 @@ c10::Device device_for(bool cuda) {
 
 // Times `work` once: CUDA events on the current stream for the GPU, the steady clock on the CPU.
 template <class Work>
-double seconds_of(bool cuda, Work&& work) {
+double seconds_of([[maybe_unused]] bool cuda, Work&& work) {
 #if AI_CORE_WITH_CUDA
   if (cuda) {
     cudaEvent_t start = nullptr;
