@@ -224,22 +224,21 @@ std::string list_devices(const CudaProbeResult& result) {
 }
 
 std::string describe_unusable(const CudaProbeResult& result) {
-  const std::string detail = result.message.empty() ? std::string() : " (" + result.message + ")";
+  const std::string detail = result.message.empty() ? std::string() : ": " + result.message;
   switch (result.status) {
     case CudaStatus::ok:
       return result.device_count > 0 ? std::string("CUDA is usable")
                                      : "no CUDA device is visible" + detail;
-    case CudaStatus::no_driver: return "no usable NVIDIA driver was found" + detail;
+    case CudaStatus::no_driver: return "no usable NVIDIA driver" + detail;
     case CudaStatus::no_device: {
       std::string text = "the CUDA driver sees no device" + detail;
       if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
-        text += "; CUDA_VISIBLE_DEVICES=" + quote(visible) + " limits which devices are visible";
+        text += " (CUDA_VISIBLE_DEVICES=" + quote(visible) + " limits which devices are visible)";
       }
       return text;
     }
     case CudaStatus::cpu_only_torch: return "libtorch has no CUDA support" + detail;
-    case CudaStatus::not_compiled:
-      return "ai_core was built without CUDA (AI_CORE_WITH_CUDA=OFF)" + detail;
+    case CudaStatus::not_compiled: return "ai_core was built without CUDA" + detail;
     case CudaStatus::driver_error: return "the CUDA driver reported an error" + detail;
   }
   return "CUDA status " + std::to_string(static_cast<int>(result.status)) + detail;

@@ -390,11 +390,11 @@ TEST(GetDeviceTest, NoUsableCudaFallsBackToCpuWithOneWarningNamingTheReason) {
     const char* reason;  // What the warning must say.
   };
   const Case cases[] = {
-      {CudaStatus::no_driver, "no usable NVIDIA driver was found (fake: no_driver)"},
-      {CudaStatus::no_device, "the CUDA driver sees no device (fake: no_device)"},
-      {CudaStatus::cpu_only_torch, "libtorch has no CUDA support (fake: cpu_only_torch)"},
+      {CudaStatus::no_driver, "no usable NVIDIA driver: fake: no_driver"},
+      {CudaStatus::no_device, "the CUDA driver sees no device: fake: no_device"},
+      {CudaStatus::cpu_only_torch, "libtorch has no CUDA support: fake: cpu_only_torch"},
       {CudaStatus::not_compiled, "ai_core was built without CUDA"},
-      {CudaStatus::driver_error, "the CUDA driver reported an error (fake: driver_error)"},
+      {CudaStatus::driver_error, "the CUDA driver reported an error: fake: driver_error"},
   };
   for (const Case& c : cases) {
     const std::string status(to_string(c.status));
