@@ -143,8 +143,7 @@ __device__ __forceinline__ void store16<float>(float* out, const float (&v)[16])
   }
 }
 
-// ---- dequantization
-// --------------------------------------------------------------------------------
+// ---- dequantization --------------------------------------------------------------------------
 
 // Note [NF4 dequant kernel]
 // Dequantization reads 0.5 byte of codes and 1/64 of a float of absmax per element and writes 2
@@ -256,8 +255,7 @@ cudaError_t launch_dequantize(ai_core::TensorView<const std::uint8_t, 1> codes,
   return cudaSuccess;
 }
 
-// ---- quantization
-// -----------------------------------------------------------------------------------
+// ---- quantization ----------------------------------------------------------------------------
 
 // Note [NF4 quantize kernel]
 // A group of G = min(32, block / 8) threads of one warp owns one block of values; each thread

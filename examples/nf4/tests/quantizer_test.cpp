@@ -12,6 +12,7 @@
 #include <ai_core/concepts.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/testing/matchers.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -28,6 +29,9 @@
 namespace nf4 {
 namespace {
 
+using ::ai_core::testing::HasErrorCode;
+using ::ai_core::testing::HasMessage;
+using ::ai_core::testing::IsOk;
 using ::testing::HasSubstr;
 
 const c10::Device kCpu(c10::DeviceType::CPU);
@@ -88,10 +92,9 @@ TEST(Nf4ConfigTest, RejectsForbiddenBlockSizesNamingThem) {
     const ai_core::Result<void> status = Nf4Config{.block_size = block}.validate();
     ASSERT_FALSE(status.has_value()) << "block " << block;
     EXPECT_EQ(status.error().code(), ai_core::ErrorCode::invalid_config) << "block " << block;
-    EXPECT_THAT(status.error().message(),
-                HasSubstr("invalid block size: block size " + std::to_string(block)))
+    EXPECT_THAT(status, HasMessage("invalid block size: block size " + std::to_string(block)))
         << "block " << block;
-    EXPECT_THAT(status.error().message(), HasSubstr("power of two in [32, 4096]"));
+    EXPECT_THAT(status, HasMessage("power of two in [32, 4096]"));
   }
 }
 
@@ -100,14 +103,14 @@ TEST(Nf4ConfigTest, RejectsComputeDtypeOutsideF32F16Bf16) {
                                       c10::ScalarType::Byte, c10::ScalarType::Bool}) {
     const ai_core::Result<void> status = Nf4Config{.compute_dtype = dtype}.validate();
     ASSERT_FALSE(status.has_value()) << dtype;
-    EXPECT_THAT(status.error().message(), HasSubstr("unsupported dtype: compute dtype has dtype"));
+    EXPECT_THAT(status, HasMessage("unsupported dtype: compute dtype has dtype"));
   }
 }
 
 TEST(Nf4QuantizerTest, CreateRefusesAnInvalidConfig) {
   const auto quantizer = Nf4Quantizer::create({.block_size = 48});
   ASSERT_FALSE(quantizer.has_value());
-  EXPECT_THAT(quantizer.error().message(), HasSubstr("block size 48"));
+  EXPECT_THAT(quantizer, HasMessage("block size 48"));
 }
 
 TEST(Nf4QuantizerTest, ModelsTheConcepts) {
@@ -139,13 +142,13 @@ TEST_P(Nf4RoundTripTest, CodesAbsmaxAndErrorBoundHoldForEveryElement) {
     const Nf4Quantizer quantizer =
         make_quantizer({.block_size = param.block_size, .compute_dtype = out_dtype});
     auto q = quantizer.quantize(x, kCpu);
-    ASSERT_TRUE(q.has_value()) << q.error();
+    ASSERT_THAT(q, IsOk());
     ASSERT_EQ(q->numel(), param.numel);
     ASSERT_EQ(q->codes().numel(), (param.numel + 1) / 2);
     ASSERT_EQ(q->num_blocks(), (param.numel + param.block_size - 1) / param.block_size);
     EXPECT_EQ(q->dtype(), param.dtype);
     auto y = quantizer.dequantize(*q, kCpu);
-    ASSERT_TRUE(y.has_value()) << y.error();
+    ASSERT_THAT(y, IsOk());
     ASSERT_EQ(y->scalar_type(), out_dtype);
     ASSERT_EQ(y->sizes(), x.sizes());
 
@@ -200,7 +203,7 @@ TEST(Nf4QuantizerTest, PacksElementTwoJInTheHighNibbleLikeBitsandbytes) {
   values[3] = -0.09105003625154495f;  // code 6
   const at::Tensor x = at::tensor(values);
   auto q = make_quantizer({.block_size = 32}).quantize(x, kCpu);
-  ASSERT_TRUE(q.has_value()) << q.error();
+  ASSERT_THAT(q, IsOk());
   const std::uint8_t* codes = q->codes().data_ptr<std::uint8_t>();
   EXPECT_EQ(codes[0], 0x0F);
   EXPECT_EQ(codes[1], 0xD6);
@@ -212,7 +215,7 @@ TEST(Nf4QuantizerTest, OddCountPadsTheLastLowNibbleAndLastBlockHasItsOwnAbsmax) 
   std::vector<float> values(33, 2.0f);
   values[32] = -0.25f;  // alone in the second, partial block
   auto q = make_quantizer({.block_size = 32}).quantize(at::tensor(values), kCpu);
-  ASSERT_TRUE(q.has_value()) << q.error();
+  ASSERT_THAT(q, IsOk());
   ASSERT_EQ(q->codes().numel(), 17);
   ASSERT_EQ(q->absmax().numel(), 2);
   EXPECT_EQ(q->absmax()[0].item<float>(), 2.0f);
@@ -220,7 +223,7 @@ TEST(Nf4QuantizerTest, OddCountPadsTheLastLowNibbleAndLastBlockHasItsOwnAbsmax) 
   EXPECT_EQ(q->codes()[16].item<std::uint8_t>(), pack_codes(0, kZeroCode));  // -1.0, pad
   auto y = make_quantizer({.block_size = 32, .compute_dtype = c10::ScalarType::Float})
                .dequantize(*q, kCpu);
-  ASSERT_TRUE(y.has_value()) << y.error();
+  ASSERT_THAT(y, IsOk());
   ASSERT_EQ(y->numel(), 33);
   EXPECT_EQ(y->data_ptr<float>()[32], -0.25f);
   EXPECT_EQ(y->data_ptr<float>()[0], 2.0f);
@@ -229,18 +232,18 @@ TEST(Nf4QuantizerTest, OddCountPadsTheLastLowNibbleAndLastBlockHasItsOwnAbsmax) 
 TEST(Nf4QuantizerTest, AllZeroBlockHasZeroAbsmaxAndDequantizesToZero) {
   const at::Tensor x = at::zeros({2, 64}, at::kBFloat16);
   auto q = make_quantizer({}).quantize(x, kCpu);
-  ASSERT_TRUE(q.has_value()) << q.error();
+  ASSERT_THAT(q, IsOk());
   EXPECT_TRUE(at::equal(q->absmax(), at::zeros({2})));
   EXPECT_TRUE(at::equal(q->codes(), at::full({64}, 0x77, at::kByte)));
   auto y = make_quantizer({}).dequantize(*q, kCpu);
-  ASSERT_TRUE(y.has_value()) << y.error();
+  ASSERT_THAT(y, IsOk());
   EXPECT_TRUE(at::equal(*y, x));
 }
 
 TEST(Nf4QuantizerTest, KeepsShapeAndDtypeOfTheOriginal) {
   const at::Tensor x = random_input(4 * 96, c10::ScalarType::Half, 3).reshape({4, 8, 12});
   auto q = make_quantizer({}).quantize(x, kCpu);
-  ASSERT_TRUE(q.has_value()) << q.error();
+  ASSERT_THAT(q, IsOk());
   EXPECT_THAT(std::vector<std::int64_t>(q->shape().begin(), q->shape().end()),
               ::testing::ElementsAre(4, 8, 12));
   EXPECT_EQ(q->dtype(), c10::ScalarType::Half);
@@ -253,12 +256,12 @@ TEST(Nf4QuantizerTest, DequantizeIntoMatchesDequantizeForEachOutputDtype) {
        {c10::ScalarType::Float, c10::ScalarType::Half, c10::ScalarType::BFloat16}) {
     const Nf4Quantizer quantizer = make_quantizer({.compute_dtype = dtype});
     auto q = quantizer.quantize(x, kCpu);
-    ASSERT_TRUE(q.has_value()) << q.error();
+    ASSERT_THAT(q, IsOk());
     auto expected = quantizer.dequantize(*q, kCpu);
-    ASSERT_TRUE(expected.has_value()) << expected.error();
+    ASSERT_THAT(expected, IsOk());
     const at::Tensor out = at::empty({10, 100}, dtype);
     auto status = quantizer.dequantize_into(*q, out);
-    ASSERT_TRUE(status.has_value()) << status.error();
+    ASSERT_THAT(status, IsOk());
     EXPECT_TRUE(at::equal(out, *expected)) << dtype;
   }
 }
@@ -266,18 +269,16 @@ TEST(Nf4QuantizerTest, DequantizeIntoMatchesDequantizeForEachOutputDtype) {
 TEST(Nf4QuantizerTest, EmptyTensorIsAllowedOnlyWhenConfigured) {
   const at::Tensor x = at::empty({0, 16}, at::kFloat);
   auto refused = make_quantizer({}).quantize(x, kCpu);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), ai_core::ErrorCode::invalid_config);
-  EXPECT_THAT(refused.error().message(),
-              HasSubstr("nf4 empty input: input tensor of shape [0, 16]"));
+  ASSERT_THAT(refused, HasErrorCode(ai_core::ErrorCode::invalid_config));
+  EXPECT_THAT(refused, HasMessage("nf4 empty input: input tensor of shape [0, 16]"));
 
   const Nf4Quantizer allowing = make_quantizer({.allow_empty = true});
   auto q = allowing.quantize(x, kCpu);
-  ASSERT_TRUE(q.has_value()) << q.error();
+  ASSERT_THAT(q, IsOk());
   EXPECT_EQ(q->numel(), 0);
   EXPECT_EQ(q->codes().numel(), 0);
   auto y = allowing.dequantize(*q, kCpu);
-  ASSERT_TRUE(y.has_value()) << y.error();
+  ASSERT_THAT(y, IsOk());
   EXPECT_EQ(y->sizes(), x.sizes());
 }
 
@@ -315,10 +316,9 @@ TEST(Nf4BadInputTest, NonFiniteValueNamesElementAndBlock) {
       x[70].fill_(c.value);
       x[250].fill_(c.value);  // a later one: the first is reported
       auto q = make_quantizer({}).quantize(x.to(dtype), kCpu);
-      ASSERT_FALSE(q.has_value()) << c.text << " " << dtype;
-      EXPECT_EQ(q.error().code(), ai_core::ErrorCode::invalid_config);
-      EXPECT_THAT(q.error().message(), HasSubstr(std::string("nf4 non-finite input: ") + c.text +
-                                                 " at element 70 (block 1, offset 6 of 64)"))
+      ASSERT_THAT(q, HasErrorCode(ai_core::ErrorCode::invalid_config)) << c.text << " " << dtype;
+      EXPECT_THAT(q, HasMessage(std::string("nf4 non-finite input: ") + c.text +
+                                " at element 70 (block 1, offset 6 of 64)"))
           << dtype;
     }
   }
@@ -341,30 +341,28 @@ TEST(Nf4BadInputTest, UnsupportedDtypeIsNamed) {
        {c10::ScalarType::Double, c10::ScalarType::Int, c10::ScalarType::Byte}) {
     auto q = make_quantizer({}).quantize(at::ones({64}, dtype), kCpu);
     ASSERT_FALSE(q.has_value()) << dtype;
-    EXPECT_THAT(q.error().message(), HasSubstr("nf4 unsupported dtype: input tensor has dtype"));
-    EXPECT_THAT(q.error().message(), HasSubstr("expected f32, f16 or bf16"));
+    EXPECT_THAT(q, HasMessage("nf4 unsupported dtype: input tensor has dtype"));
+    EXPECT_THAT(q, HasMessage("expected f32, f16 or bf16"));
   }
 }
 
 TEST(Nf4BadInputTest, UndefinedTensorIsAnError) {
   auto q = make_quantizer({}).quantize(at::Tensor(), kCpu);
-  ASSERT_FALSE(q.has_value());
-  EXPECT_EQ(q.error().code(), ai_core::ErrorCode::invalid_config);
-  EXPECT_THAT(q.error().message(), HasSubstr("undefined"));
+  ASSERT_THAT(q, HasErrorCode(ai_core::ErrorCode::invalid_config));
+  EXPECT_THAT(q, HasMessage("undefined"));
 }
 
 TEST(Nf4BadInputTest, NonContiguousTensorIsAnErrorNotACopy) {
   const at::Tensor x = at::ones({64, 128}, at::kFloat).t();
   auto q = make_quantizer({}).quantize(x, kCpu);
   ASSERT_FALSE(q.has_value());
-  EXPECT_THAT(q.error().to_string(), HasSubstr("contiguous"));
+  EXPECT_THAT(q, HasMessage("contiguous"));
 }
 
 TEST(Nf4BadInputTest, DevicesOtherThanCpuAndCudaAreRefused) {
   const at::Tensor x = at::ones({64}, at::TensorOptions().dtype(at::kFloat).device(at::kMeta));
   auto q = make_quantizer({}).quantize(x, c10::Device(c10::DeviceType::Meta));
-  ASSERT_FALSE(q.has_value());
-  EXPECT_EQ(q.error().code(), ai_core::ErrorCode::device_not_available);
+  ASSERT_THAT(q, HasErrorCode(ai_core::ErrorCode::device_not_available));
 }
 
 TEST(Nf4BadInputTest, TensorOnAnotherDeviceThanAskedIsAnError) {
@@ -383,26 +381,22 @@ TEST(Nf4BadInputTest, Nf4TensorPartsWhoseSizesDisagreeAreRefused) {
 
   auto wrong_codes =
       Nf4Tensor::create(at::zeros({31}, at::kByte), absmax, {64}, c10::ScalarType::Float, 64);
-  ASSERT_FALSE(wrong_codes.has_value());
-  EXPECT_EQ(wrong_codes.error().code(), Nf4ErrorCode::size_mismatch);
+  ASSERT_THAT(wrong_codes, HasErrorCode(Nf4ErrorCode::size_mismatch));
   EXPECT_EQ(wrong_codes.error().core().code(), ai_core::ErrorCode::shape_mismatch);
-  EXPECT_THAT(wrong_codes.error().message(), HasSubstr("codes has 31 elements, expected 32"));
+  EXPECT_THAT(wrong_codes, HasMessage("codes has 31 elements, expected 32"));
   ASSERT_NE(wrong_codes.error().core().shape_info(), nullptr);
   EXPECT_EQ(wrong_codes.error().core().shape_info()->expected, std::vector<std::int64_t>{32});
 
   auto wrong_absmax =
       Nf4Tensor::create(codes, at::ones({2}, at::kFloat), {64}, c10::ScalarType::Float, 64);
-  ASSERT_FALSE(wrong_absmax.has_value());
-  EXPECT_EQ(wrong_absmax.error().code(), Nf4ErrorCode::size_mismatch);
-  EXPECT_THAT(wrong_absmax.error().message(), HasSubstr("absmax has 2 elements, expected 1"));
+  ASSERT_THAT(wrong_absmax, HasErrorCode(Nf4ErrorCode::size_mismatch));
+  EXPECT_THAT(wrong_absmax, HasMessage("absmax has 2 elements, expected 1"));
 
   auto bad_block = Nf4Tensor::create(codes, absmax, {64}, c10::ScalarType::Float, 48);
-  ASSERT_FALSE(bad_block.has_value());
-  EXPECT_EQ(bad_block.error().code(), Nf4ErrorCode::invalid_block_size);
+  ASSERT_THAT(bad_block, HasErrorCode(Nf4ErrorCode::invalid_block_size));
 
   auto bad_dtype = Nf4Tensor::create(codes, absmax, {64}, c10::ScalarType::Double, 64);
-  ASSERT_FALSE(bad_dtype.has_value());
-  EXPECT_EQ(bad_dtype.error().code(), Nf4ErrorCode::unsupported_dtype);
+  ASSERT_THAT(bad_dtype, HasErrorCode(Nf4ErrorCode::unsupported_dtype));
 
   auto codes_2d =
       Nf4Tensor::create(at::zeros({2, 16}, at::kByte), absmax, {64}, c10::ScalarType::Float, 64);
@@ -412,16 +406,16 @@ TEST(Nf4BadInputTest, Nf4TensorPartsWhoseSizesDisagreeAreRefused) {
   auto codes_int =
       Nf4Tensor::create(at::zeros({32}, at::kInt), absmax, {64}, c10::ScalarType::Float, 64);
   ASSERT_FALSE(codes_int.has_value());
-  EXPECT_THAT(codes_int.error().message(), HasSubstr("codes has dtype i32; expected u8"));
+  EXPECT_THAT(codes_int, HasMessage("codes has dtype i32; expected u8"));
 
   auto negative = Nf4Tensor::create(codes, absmax, {-64}, c10::ScalarType::Float, 64);
   ASSERT_FALSE(negative.has_value());
-  EXPECT_THAT(negative.error().message(), HasSubstr("negative"));
+  EXPECT_THAT(negative, HasMessage("negative"));
 
   auto overflow =
       Nf4Tensor::create(codes, absmax, {1LL << 40, 1LL << 40}, c10::ScalarType::Float, 64);
   ASSERT_FALSE(overflow.has_value());
-  EXPECT_THAT(overflow.error().message(), HasSubstr("overflows int64"));
+  EXPECT_THAT(overflow, HasMessage("overflows int64"));
 }
 
 TEST(Nf4BadInputTest, DequantizeIntoChecksTheOutput) {
@@ -430,22 +424,21 @@ TEST(Nf4BadInputTest, DequantizeIntoChecksTheOutput) {
   ASSERT_TRUE(q.has_value());
 
   auto shape = quantizer.dequantize_into(*q, at::empty({64, 4}));
-  ASSERT_FALSE(shape.has_value());
-  EXPECT_EQ(shape.error().code(), ai_core::ErrorCode::shape_mismatch);
+  ASSERT_THAT(shape, HasErrorCode(ai_core::ErrorCode::shape_mismatch));
   ASSERT_NE(shape.error().shape_info(), nullptr);
   EXPECT_EQ(shape.error().shape_info()->actual, (std::vector<std::int64_t>{64, 4}));
 
   auto dtype = quantizer.dequantize_into(*q, at::empty({4, 64}, at::kInt));
   ASSERT_FALSE(dtype.has_value());
-  EXPECT_THAT(dtype.error().message(), HasSubstr("output tensor has dtype i32"));
+  EXPECT_THAT(dtype, HasMessage("output tensor has dtype i32"));
 
   auto strided = quantizer.dequantize_into(*q, at::empty({64, 4}).t());
   ASSERT_FALSE(strided.has_value());
-  EXPECT_THAT(strided.error().to_string(), HasSubstr("contiguous"));
+  EXPECT_THAT(strided, HasMessage("contiguous"));
 
   auto undefined = quantizer.dequantize_into(*q, at::Tensor());
   ASSERT_FALSE(undefined.has_value());
-  EXPECT_THAT(undefined.error().message(), HasSubstr("undefined"));
+  EXPECT_THAT(undefined, HasMessage("undefined"));
 }
 
 TEST(Nf4BadInputTest, QuantizedTensorOnAnotherDeviceIsAMismatch) {
@@ -453,8 +446,7 @@ TEST(Nf4BadInputTest, QuantizedTensorOnAnotherDeviceIsAMismatch) {
   auto q = quantizer.quantize(at::ones({64}), kCpu);
   ASSERT_TRUE(q.has_value());
   auto y = quantizer.dequantize(*q, c10::Device(c10::DeviceType::Meta));
-  ASSERT_FALSE(y.has_value());
-  EXPECT_EQ(y.error().code(), ai_core::ErrorCode::device_not_available);
+  ASSERT_THAT(y, HasErrorCode(ai_core::ErrorCode::device_not_available));
 }
 
 // --- the error type ------------------------------------------------------------------------------
@@ -473,14 +465,12 @@ ai_core::Result<int> core_caller_of_domain() {
 
 TEST(Nf4ErrorTest, CoreErrorsPropagateIntoNf4ResultAndBack) {
   const Nf4Result<int> domain = domain_caller();
-  ASSERT_FALSE(domain.has_value());
-  EXPECT_EQ(domain.error().code(), Nf4ErrorCode::core);
+  ASSERT_THAT(domain, HasErrorCode(Nf4ErrorCode::core));
   EXPECT_EQ(domain.error().core().code(), ai_core::ErrorCode::kernel_error);
   EXPECT_THAT(domain.error().core().context(), ::testing::ElementsAre("in the domain caller"));
 
   const ai_core::Result<int> core = core_caller_of_domain();
-  ASSERT_FALSE(core.has_value());
-  EXPECT_EQ(core.error().code(), ai_core::ErrorCode::kernel_error);
+  ASSERT_THAT(core, HasErrorCode(ai_core::ErrorCode::kernel_error));
   EXPECT_EQ(core.error().message(), "launch failed");
 }
 

@@ -7,6 +7,7 @@
 #include <nf4/quantizer.hpp>
 
 #include <ai_core/error.hpp>
+#include <ai_core/testing/matchers.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -22,7 +23,9 @@
 namespace nf4 {
 namespace {
 
-using ::testing::HasSubstr;
+using ::ai_core::testing::HasErrorCode;
+using ::ai_core::testing::HasMessage;
+using ::ai_core::testing::IsOk;
 
 const c10::Device kCpu(c10::DeviceType::CPU);
 const c10::Device kCuda(c10::DeviceType::CUDA, 0);
@@ -77,23 +80,23 @@ TEST_P(Nf4CudaAgreementTest, CpuAndGpuGiveIdenticalCodesAbsmaxAndValues) {
         make_quantizer({.block_size = shape.block_size, .compute_dtype = out_dtype});
     auto q_cpu = quantizer.quantize(x_cpu, kCpu);
     auto q_gpu = quantizer.quantize(x_gpu, kCuda);
-    ASSERT_TRUE(q_cpu.has_value()) << q_cpu.error();
-    ASSERT_TRUE(q_gpu.has_value()) << q_gpu.error();
+    ASSERT_THAT(q_cpu, IsOk());
+    ASSERT_THAT(q_gpu, IsOk());
     ASSERT_TRUE(q_gpu->codes().is_cuda());
     EXPECT_TRUE(at::equal(q_gpu->codes().cpu(), q_cpu->codes())) << "codes, out " << out_dtype;
     EXPECT_TRUE(at::equal(bits(q_gpu->absmax()), bits(q_cpu->absmax()))) << "absmax";
 
     auto y_cpu = quantizer.dequantize(*q_cpu, kCpu);
     auto y_gpu = quantizer.dequantize(*q_gpu, kCuda);
-    ASSERT_TRUE(y_cpu.has_value()) << y_cpu.error();
-    ASSERT_TRUE(y_gpu.has_value()) << y_gpu.error();
+    ASSERT_THAT(y_cpu, IsOk());
+    ASSERT_THAT(y_gpu, IsOk());
     EXPECT_TRUE(at::equal(bits(*y_gpu), bits(*y_cpu))) << "values, out " << out_dtype;
 
     // Misaligned output: the per-element path of the dequantize kernel.
     const at::Tensor padded = at::empty({shape.numel + 1}, base_gpu.options().dtype(out_dtype));
     const at::Tensor out = padded.slice(0, 1);
     auto status = quantizer.dequantize_into(*q_gpu, out);
-    ASSERT_TRUE(status.has_value()) << status.error();
+    ASSERT_THAT(status, IsOk());
     EXPECT_TRUE(at::equal(bits(out), bits(*y_cpu))) << "misaligned output, out " << out_dtype;
   }
 }
@@ -132,7 +135,7 @@ TEST(Nf4CudaTest, RunsOnTheCurrentStream) {
   c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, 0);
   c10::cuda::CUDAStreamGuard guard(stream);
   auto y = quantizer.dequantize(*expected_q, kCuda);
-  ASSERT_TRUE(y.has_value()) << y.error();
+  ASSERT_THAT(y, IsOk());
   stream.synchronize();
   EXPECT_TRUE(at::equal(bits(*y), bits(*expected)));
 }
@@ -145,23 +148,20 @@ TEST(Nf4CudaTest, NonFiniteValueNamesTheFirstElementOnTheGpuToo) {
     x[70].fill_(std::numeric_limits<float>::quiet_NaN());
     auto q = make_quantizer({}).quantize(x.to(dtype).to(kCuda), kCuda);
     ASSERT_FALSE(q.has_value()) << dtype;
-    EXPECT_THAT(q.error().message(),
-                HasSubstr("nf4 non-finite input: nan at element 70 (block 1, offset 6 of 64)"));
+    EXPECT_THAT(q, HasMessage("nf4 non-finite input: nan at element 70 (block 1, offset 6 of 64)"));
   }
 }
 
 TEST(Nf4CudaTest, TensorOnTheCpuAskedToRunOnTheGpuIsADeviceMismatch) {
   if (no_gpu()) GTEST_SKIP() << kNoGpu;
   auto q = make_quantizer({}).quantize(at::ones({64}), kCuda);
-  ASSERT_FALSE(q.has_value());
-  EXPECT_EQ(q.error().code(), ai_core::ErrorCode::device_mismatch);
+  ASSERT_THAT(q, HasErrorCode(ai_core::ErrorCode::device_mismatch));
 
   auto q_gpu =
       make_quantizer({}).quantize(at::ones({64}, at::TensorOptions().device(kCuda)), kCuda);
   ASSERT_TRUE(q_gpu.has_value());
   auto y = make_quantizer({}).dequantize(*q_gpu, kCpu);
-  ASSERT_FALSE(y.has_value());
-  EXPECT_EQ(y.error().code(), ai_core::ErrorCode::device_mismatch);
+  ASSERT_THAT(y, HasErrorCode(ai_core::ErrorCode::device_mismatch));
 }
 
 }  // namespace
