@@ -45,6 +45,7 @@ std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, 
     for (std::int64_t b = begin; b < end; ++b) {
       const std::int64_t start = b << log2_block;
       const std::int64_t count = std::min(block, numel - start);
+      if (count <= 0) continue;  // Never true (b < num_blocks); tells the optimiser count >= 1.
       float scale = 0.0f;
       bool bad = false;
       for (std::int64_t i = 0; i < count; ++i) {
