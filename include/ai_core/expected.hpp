@@ -373,14 +373,14 @@ class [[nodiscard]] Expected {
   /// Constructs the error from `error`, implicitly: only for an `E` that opts in with
   /// `enable_implicit_error<E>` (CoreError does) and a `G` that `T` cannot be made from.
   template <class G>
-  requires(
-      enable_implicit_error<E> && !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
-      !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
-      !detail::is_expected<std::remove_cvref_t<G>> &&
-      !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
-      std::is_convertible_v<G, E> &&
-      !std::is_constructible_v<T, G>) constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor):
-                                                                     // the documented deviation.
+  requires(enable_implicit_error<E> && !std::is_same_v<std::remove_cvref_t<G>, std::in_place_t> &&
+           !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
+           !detail::is_expected<std::remove_cvref_t<G>> &&
+           !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
+           std::is_convertible_v<G, E> &&
+           !std::is_constructible_v<
+               T, G>) constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor):
+                                                     // the documented deviation.
       : error_(std::forward<G>(error)), has_value_(false) {}
 
   /// Constructs the error from an `Unexpected<G>`.
@@ -932,8 +932,9 @@ class [[nodiscard]] Expected<T, E> {
            !std::is_same_v<std::remove_cvref_t<G>, unexpect_t> &&
            !detail::is_expected<std::remove_cvref_t<G>> &&
            !detail::is_unexpected<std::remove_cvref_t<G>> && !ExpectedLike<G> &&
-           std::is_convertible_v<G, E>) constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor):
-                                                                       // the documented deviation.
+           std::is_convertible_v<
+               G, E>) constexpr Expected(G&& error)  // NOLINT(google-explicit-constructor):
+                                                     // the documented deviation.
       : error_(std::forward<G>(error)), has_value_(false) {}
 
   /// Constructs the error from an `Unexpected<G>`.
@@ -1250,30 +1251,45 @@ class [[nodiscard]] Expected<T, E> {
 
 namespace detail {
 
-// Returns the error of `result` (moved from an rvalue, copied from an lvalue) as an Unexpected,
-// with the context line appended when one is given.
+// Note [cold error paths]
+// Building an error (formatting its message, allocating it) is cold code. Inlined into the
+// function that checks, it makes that function save registers and reserve stack in its prologue
+// on the success path too. The macros therefore hand the error path to out-of-line functions
+// marked cold: the checking function keeps only a compare, a branch and a call
+// (docs/benchmarks.md, "Error layer", measures the difference).
+#if defined(__GNUC__) || defined(__clang__)
+#  define AI_CORE_INTERNAL_COLD [[gnu::cold, gnu::noinline]]
+#else
+#  define AI_CORE_INTERNAL_COLD
+#endif
+
+// Returns the error of `result` (moved from an rvalue, copied from an lvalue) as an Unexpected.
 template <class R>
 constexpr auto propagate_error(R&& result) {
   using Error = typename std::remove_cvref_t<R>::error_type;
   return Unexpected<Error>(std::forward<R>(result).error());
 }
-template <class R>
-auto propagate_error(R&& result, std::string context) {
+
+// The same, with the context line `str_cat(parts...)` appended (Note [cold error paths]).
+template <class R, class First, class... Rest>
+AI_CORE_INTERNAL_COLD auto propagate_error(R&& result, const First& first, const Rest&... rest) {
   using Error = typename std::remove_cvref_t<R>::error_type;
   static_assert(
       requires(Error & e) { e.with_context(std::declval<std::string>()); },
       "AI_CORE_TRY/AI_CORE_ASSIGN_OR_RETURN context arguments need an error type "
       "with a with_context(std::string) member (docs/errors.md, domain errors)");
   Error error(std::forward<R>(result).error());
-  error.with_context(std::move(context));
+  error.with_context(str_cat(first, rest...));
   return Unexpected<Error>(std::move(error));
 }
 
-// Joins AI_CORE_CHECK's message arguments; requires at least one (a check without a message
-// would produce an error that names nothing).
+// Makes AI_CORE_CHECK's error (Note [cold error paths]). At least one message part is required:
+// a check without a message would produce an error that names nothing.
 template <class First, class... Rest>
-std::string check_message(const First& first, const Rest&... rest) {
-  return str_cat(first, rest...);
+AI_CORE_INTERNAL_COLD Unexpected<CoreError> check_failed(ErrorCode code,
+                                                         std::source_location location,
+                                                         const First& first, const Rest&... rest) {
+  return Unexpected<CoreError>(CoreError::make(code, str_cat(first, rest...), location));
 }
 
 }  // namespace detail
@@ -1299,7 +1315,7 @@ std::string check_message(const First& first, const Rest&... rest) {
     if (!ai_core_internal_try_result.has_value()) [[unlikely]] {                            \
       return ::ai_core::detail::propagate_error(                                            \
           static_cast<decltype(ai_core_internal_try_result)&&>(ai_core_internal_try_result) \
-              __VA_OPT__(, ::ai_core::str_cat(__VA_ARGS__)));                               \
+              __VA_OPT__(, ) __VA_ARGS__);                                                  \
     }                                                                                       \
   } while (false)
 
@@ -1318,12 +1334,12 @@ std::string check_message(const First& first, const Rest&... rest) {
 #define AI_CORE_ASSIGN_OR_RETURN(lhs, expr, ...)                                                 \
   AI_CORE_INTERNAL_ASSIGN_OR_RETURN(AI_CORE_INTERNAL_CONCAT(ai_core_internal_result_, __LINE__), \
                                     lhs, expr __VA_OPT__(, ) __VA_ARGS__)
-#define AI_CORE_INTERNAL_ASSIGN_OR_RETURN(result, lhs, expr, ...)                                 \
-  auto&& result = (expr);                                                                         \
-  if (!result.has_value()) [[unlikely]] {                                                         \
-    return ::ai_core::detail::propagate_error(static_cast<decltype(result)&&>(result)             \
-                                                  __VA_OPT__(, ::ai_core::str_cat(__VA_ARGS__))); \
-  }                                                                                               \
+#define AI_CORE_INTERNAL_ASSIGN_OR_RETURN(result, lhs, expr, ...)                     \
+  auto&& result = (expr);                                                             \
+  if (!result.has_value()) [[unlikely]] {                                             \
+    return ::ai_core::detail::propagate_error(static_cast<decltype(result)&&>(result) \
+                                                  __VA_OPT__(, ) __VA_ARGS__);        \
+  }                                                                                   \
   lhs = *static_cast<decltype(result)&&>(result)
 
 /// Evaluates `cond` once; if false, returns from the enclosing function (which returns any
@@ -1337,10 +1353,10 @@ std::string check_message(const First& first, const Rest&... rest) {
 /// Example:
 ///   AI_CORE_CHECK(rank <= max_rank, ErrorCode::invalid_config,
 ///                 "rank ", rank, " exceeds the maximum ", max_rank);
-#define AI_CORE_CHECK(cond, code, ...)                                                        \
-  do {                                                                                        \
-    if (!(cond)) [[unlikely]] {                                                               \
-      return ::ai_core::Unexpected<::ai_core::CoreError>(                                     \
-          ::ai_core::CoreError::make((code), ::ai_core::detail::check_message(__VA_ARGS__))); \
-    }                                                                                         \
+#define AI_CORE_CHECK(cond, code, ...)                                                  \
+  do {                                                                                  \
+    if (!(cond)) [[unlikely]] {                                                         \
+      return ::ai_core::detail::check_failed((code), ::std::source_location::current(), \
+                                             __VA_ARGS__);                              \
+    }                                                                                   \
   } while (false)

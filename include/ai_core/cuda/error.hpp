@@ -46,6 +46,18 @@ namespace ai_core {
   return from_cuda_error(status, what, location);
 }
 
+namespace detail {
+// Makes AI_CORE_CUDA_TRY's error out of line (Note [cold error paths] in expected.hpp).
+template <class... Parts>
+AI_CORE_INTERNAL_COLD Unexpected<CoreError> cuda_failed(cudaError_t status, const char* expr,
+                                                        std::source_location location,
+                                                        const Parts&... parts) {
+  CoreError error = from_cuda_error(status, expr, location);
+  if constexpr (sizeof...(Parts) > 0) error.with_context(str_cat(parts...));
+  return Unexpected<CoreError>(std::move(error));
+}
+}  // namespace detail
+
 }  // namespace ai_core
 
 /// Evaluates `expr` (a `cudaError_t`) once; if it is not `cudaSuccess`, returns
@@ -59,13 +71,12 @@ namespace ai_core {
 ///
 /// Example:
 ///   AI_CORE_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream));
-#define AI_CORE_CUDA_TRY(expr, ...)                                                               \
-  do {                                                                                            \
-    const ::cudaError_t ai_core_internal_cuda_status = (expr);                                    \
-    if (ai_core_internal_cuda_status != ::cudaSuccess) [[unlikely]] {                             \
-      ::ai_core::CoreError ai_core_internal_cuda_error =                                          \
-          ::ai_core::from_cuda_error(ai_core_internal_cuda_status, #expr);                        \
-      __VA_OPT__(ai_core_internal_cuda_error.with_context(::ai_core::str_cat(__VA_ARGS__));)      \
-      return ::ai_core::Unexpected<::ai_core::CoreError>(std::move(ai_core_internal_cuda_error)); \
-    }                                                                                             \
+#define AI_CORE_CUDA_TRY(expr, ...)                                                          \
+  do {                                                                                       \
+    const ::cudaError_t ai_core_internal_cuda_status = (expr);                               \
+    if (ai_core_internal_cuda_status != ::cudaSuccess) [[unlikely]] {                        \
+      return ::ai_core::detail::cuda_failed(ai_core_internal_cuda_status, #expr,             \
+                                            ::std::source_location::current() __VA_OPT__(, ) \
+                                                __VA_ARGS__);                                \
+    }                                                                                        \
   } while (false)
