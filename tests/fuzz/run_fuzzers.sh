@@ -3,6 +3,7 @@
 # Runs every *_fuzzer in <dir> for <seconds> each, from its seed corpus tests/fuzz/corpus/<name>/
 # (copied to a scratch folder, so new inputs never dirty the tree). Prints one line per target:
 # executions, and whether it found a crash; exits non-zero on any crash or sanitizer report.
+# A target's extra flags live in <name>.options next to this script.
 set -uo pipefail
 dir=$1; seconds=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,8 +15,13 @@ for exe in "$dir"/*_fuzzer; do
   work=$(mktemp -d)
   cp -r "$here/corpus/$name/." "$work/" 2>/dev/null || true
   log="$work.log"
+  # Extra libFuzzer flags of one target: tests/fuzz/<name>.options, one per line, '#' comments.
+  extra=()
+  if [ -f "$here/$name.options" ]; then
+    mapfile -t extra < <(grep -v '^[[:space:]]*\(#\|$\)' "$here/$name.options")
+  fi
   "$exe" "$work" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096 \
-    -artifact_prefix="$work/crash-" >"$log" 2>&1
+    -artifact_prefix="$work/crash-" "${extra[@]}" >"$log" 2>&1
   rc=$?
   execs=$(grep -E "stat::number_of_executed_units" "$log" | awk '{print $2}')
   if [ $rc -ne 0 ]; then
