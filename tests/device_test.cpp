@@ -4,6 +4,7 @@
 // and on stderr of a fresh child process: this binary re-executes itself), and the device report.
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/matchers.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,6 +29,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::FakeCudaProbe;
+using testing::HasErrorCode;
+using testing::HasMessage;
+using testing::IsOkAndHolds;
 using testing::ScopedCudaProbe;
 
 constexpr const char* kWarningText = "is running on the CPU";
@@ -136,9 +140,8 @@ TEST(DeviceConfigTest, ValidateTable) {
     if (c.error == nullptr) {
       EXPECT_TRUE(result.has_value()) << c.name << ": " << result.error().to_string();
     } else {
-      ASSERT_FALSE(result.has_value()) << c.name;
-      EXPECT_EQ(result.error().code(), ErrorCode::invalid_config) << c.name;
-      EXPECT_THAT(result.error().message(), HasSubstr(c.error)) << c.name;
+      EXPECT_THAT(result, HasErrorCode(ErrorCode::invalid_config)) << c.name;
+      EXPECT_THAT(result, HasMessage(c.error)) << c.name;
     }
   }
 }
@@ -334,10 +337,9 @@ TEST(GetDeviceTest, CudaPresentWithTwoDevicesSelectsTheOrdinalAndLogsOncePerOrdi
   LogCapture capture;
   for (int round = 0; round < 3; ++round) {
     for (int ordinal : {0, 1}) {
-      const Result<c10::Device> device =
-          get_device(DeviceConfig{}.with_cuda_device(ordinal).with_component("attention"));
-      ASSERT_TRUE(device.has_value()) << device.error().to_string();
-      EXPECT_EQ(*device, c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)));
+      EXPECT_THAT(
+          get_device(DeviceConfig{}.with_cuda_device(ordinal).with_component("attention")),
+          IsOkAndHolds(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal))));
     }
   }
   EXPECT_EQ(probe->calls(), 1);  // Probed once, cached afterwards.
@@ -369,9 +371,8 @@ TEST(GetDeviceTest, OrdinalOutOfRangeIsAnErrorListingTheVisibleDevices) {
 TEST(GetDeviceTest, OrdinalBeyondDeviceIndexRangeIsAnErrorNotACrash) {
   const ScopedCudaProbe scope(fake(FakeCudaProbe::with_devices(1)));
   const Result<c10::Device> device = get_device(DeviceConfig{}.with_cuda_device(300));
-  ASSERT_FALSE(device.has_value());
-  EXPECT_EQ(device.error().code(), ErrorCode::device_not_available);
-  EXPECT_THAT(device.error().message(), HasSubstr("cuda:300"));
+  EXPECT_THAT(device, HasErrorCode(ErrorCode::device_not_available));
+  EXPECT_THAT(device, HasMessage("cuda:300"));
 }
 
 TEST(GetDeviceTest, LocalRankOutOfRangeSuggestsTheFix) {
@@ -483,9 +484,7 @@ TEST(GetDeviceTest, InvalidConfigIsAnErrorBeforeAnyProbe) {
       DeviceConfig{}.with_force_cpu(true).with_cuda_device(-5),
   };
   for (const DeviceConfig& config : invalid) {
-    const Result<c10::Device> device = get_device(config);
-    ASSERT_FALSE(device.has_value());
-    EXPECT_EQ(device.error().code(), ErrorCode::invalid_config) << device.error().to_string();
+    EXPECT_THAT(get_device(config), HasErrorCode(ErrorCode::invalid_config));
   }
   EXPECT_EQ(probe->calls(), 0);
 }
