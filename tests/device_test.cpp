@@ -2,6 +2,7 @@
 // Tests for <ai_core/device.hpp> on any machine: every branch of `get_device` through a fake CUDA
 // probe, the environment table, the one-time CPU fallback warning (in-process through LogCapture,
 // and on stderr of a fresh child process: this binary re-executes itself), and the device report.
+#include <ai_core/concepts.hpp>
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
 #include <ai_core/testing/matchers.hpp>
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -92,6 +94,9 @@ EnvLookup lookup_in(EnvMap env) {
 std::size_t warnings(const LogCapture& capture) { return capture.count(kWarningText, LogLevel::warn); }
 
 // --- DeviceConfig -------------------------------------------------------------------------------
+
+static_assert(ValidatableConfig<DeviceConfig>);
+static_assert(std::is_nothrow_move_constructible_v<DeviceConfig>);
 
 TEST(DeviceConfigTest, DefaultsAreCuda0WarnAndAiCore) {
   const DeviceConfig config;
