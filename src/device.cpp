@@ -23,11 +23,11 @@
 //     `warn_if_cpu` (which components also call in their own CPU branches) checks the environment
 //     before warning. The Rust crate warned even when CPU was forced.
 //   - Where it goes: always `ai_core::log(warn, ...)` (so `LogCapture` and a host's logger see it),
-//     and directly to stderr when that logger would drop a warning (`should_log(warn)` is false: the
-//     host silenced logging or raised the level). It is not written to stderr unconditionally
-//     because the default logger already writes to stderr, and the same warning twice on a
-//     terminal is noise; a host that routes ai_core's logger to a file has chosen where warnings
-//     go. The subprocess tests (tests/device_test.cpp) count it on stderr in both cases.
+//     and on stderr in every case: by way of ai_core's default logger when that logger is installed
+//     and shows warnings (`logger_reaches_stderr(warn)`), otherwise written to stderr directly — the
+//     host silenced logging, raised the level, or routed ai_core's logger to its own sinks (a file,
+//     a collector). Never twice on the terminal. The subprocess tests (tests/device_test.cpp) count
+//     it on stderr exactly once in each case.
 //
 // Note [cached device selection]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -462,9 +462,9 @@ void warn_if_cpu(c10::Device device, std::string_view component) noexcept {
         "intended, set RUST_AI_FORCE_CPU=1 to select it explicitly and silence this warning; "
         "otherwise run `ai-core doctor` to see why CUDA is not used. (Shown once per process; "
         "other components on the CPU are logged at debug level.)";
-    const bool logger_shows_it = should_log(LogLevel::warn);
+    const bool logger_prints_it = logger_reaches_stderr(LogLevel::warn);
     log(LogLevel::warn, message);
-    if (!logger_shows_it) {
+    if (!logger_prints_it) {
       const std::string line = "WARNING: ai_core: " + message + "\n";
       std::fwrite(line.data(), 1, line.size(), stderr);
       std::fflush(stderr);

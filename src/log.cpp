@@ -50,19 +50,27 @@ std::optional<spdlog::level::level_enum> level_from_env() {
   return own ? own : global;
 }
 
-std::shared_ptr<spdlog::logger> make_default_logger() {
-  if (auto existing = spdlog::get(kLoggerName)) return existing;  // The host registered one.
-  auto logger = std::make_shared<spdlog::logger>(
-      kLoggerName, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-  logger->set_level(level_from_env().value_or(spdlog::level::info));
-  return logger;
-}
-
 struct Registry {
   std::mutex mutex;
   std::shared_ptr<spdlog::logger> logger;  // Guarded by `mutex`.
+  bool logger_is_default = false;          // Guarded by `mutex`: ai_core's own stderr logger.
   std::vector<std::weak_ptr<LogCapture::State>> captures;  // Guarded by `mutex`.
 };
+
+// Installs the default logger into `r` (whose mutex the caller holds): the one the host registered
+// under the name "ai_core" if any, else ai_core's own stderr logger.
+void install_default_logger(Registry& r) {
+  if (auto existing = spdlog::get(kLoggerName)) {
+    r.logger = std::move(existing);
+    r.logger_is_default = false;
+    return;
+  }
+  auto logger = std::make_shared<spdlog::logger>(
+      kLoggerName, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  logger->set_level(level_from_env().value_or(spdlog::level::info));
+  r.logger = std::move(logger);
+  r.logger_is_default = true;
+}
 
 Registry& registry() {
   static Registry* r = new Registry();  // Leaked on purpose: usable during static destruction.
@@ -72,7 +80,7 @@ Registry& registry() {
 std::shared_ptr<spdlog::logger> current_logger() {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  if (!r.logger) r.logger = make_default_logger();
+  if (!r.logger) install_default_logger(r);
   return r.logger;
 }
 
@@ -98,7 +106,7 @@ void log(LogLevel level, std::string_view message) noexcept {
     {
       Registry& r = registry();
       std::lock_guard lock(r.mutex);
-      if (!r.logger) r.logger = make_default_logger();
+      if (!r.logger) install_default_logger(r);
       logger = r.logger;
       for (const auto& weak : r.captures) {
         if (auto state = weak.lock()) captures.push_back(std::move(state));
@@ -126,11 +134,26 @@ bool should_log(LogLevel level) noexcept {
 
 void set_logger(std::shared_ptr<spdlog::logger> logger) noexcept {
   try {
-    if (!logger) logger = make_default_logger();
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
-    r.logger = std::move(logger);
+    if (logger) {
+      r.logger = std::move(logger);
+      r.logger_is_default = false;
+    } else {
+      install_default_logger(r);
+    }
   } catch (...) {
+  }
+}
+
+bool logger_reaches_stderr(LogLevel level) noexcept {
+  try {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    if (!r.logger) install_default_logger(r);
+    return r.logger_is_default && r.logger->should_log(static_cast<spdlog::level::level_enum>(level));
+  } catch (...) {
+    return false;
   }
 }
 

@@ -54,6 +54,22 @@ TEST(LogTest, SetLoggerTwiceIsNotAnError) {
   EXPECT_NE(logger(), nullptr);
 }
 
+TEST(LogTest, ReachesStderrOnlyThroughTheDefaultLoggerAtItsLevel) {
+  set_logger(nullptr);  // ai_core's own stderr logger
+  const LogLevel before = log_level();
+  set_log_level(LogLevel::info);
+  EXPECT_TRUE(logger_reaches_stderr(LogLevel::warn));
+  EXPECT_FALSE(logger_reaches_stderr(LogLevel::debug));
+  set_log_level(LogLevel::error);  // a host raised the level: warnings no longer reach stderr
+  EXPECT_FALSE(logger_reaches_stderr(LogLevel::warn));
+  set_log_level(LogLevel::info);
+  set_logger(logger());  // any logger the host hands in is the host's: ai_core cannot see its sinks
+  EXPECT_FALSE(logger_reaches_stderr(LogLevel::warn));
+  set_logger(nullptr);
+  EXPECT_TRUE(logger_reaches_stderr(LogLevel::warn));
+  set_log_level(before);
+}
+
 TEST(LogTest, LevelNames) {
   EXPECT_EQ(to_string(LogLevel::trace), "trace");
   EXPECT_EQ(to_string(LogLevel::warn), "warn");

@@ -48,6 +48,12 @@ AI_CORE_API void log(LogLevel level, std::string_view message) noexcept;
 /// expensive messages.
 [[nodiscard]] AI_CORE_API bool should_log(LogLevel level) noexcept;
 
+/// Returns whether a message at `level` sent through `log` reaches stderr by way of the current
+/// logger: true only while ai_core's own default logger (a stderr sink) is installed and lets
+/// `level` through. Code that must be seen on a terminal (the CPU-fallback warning) writes to
+/// stderr itself when this is false, and does not print the same line twice when it is true.
+[[nodiscard]] AI_CORE_API bool logger_reaches_stderr(LogLevel level) noexcept;
+
 /// Replaces the logger ai_core writes to. Passing `nullptr` restores the default logger. Calling it
 /// again simply replaces the logger (it is never an error). Thread-safe: messages being written
 /// while the logger is replaced go to either the old or the new one, never to neither.
