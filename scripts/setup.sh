@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs what building ai_core needs on a fresh Debian 12 machine, and nothing when it is there:
-#   Debian packages: cmake, ninja, g++, spdlog, fmt, GoogleTest, Google Benchmark, CLI11, clang
+#   Debian packages: cmake, ninja, g++, spdlog, fmt, GoogleTest, Google Benchmark, CLI11, clang-16
 #   PyPI: torch==2.11.0 (CUDA 13.0 build), lean: its CUDA libraries come from the machine's CUDA
 #         13.0 toolkit; only the three libraries the toolkit lacks are installed from PyPI.
 # Idempotent and quiet when nothing is missing (about a second).
@@ -21,10 +21,11 @@ PACKAGES=(
   "libgmock-dev    hdr:gmock/gmock.h"
   "libbenchmark-dev hdr:benchmark/benchmark.h"
   "libcli11-dev    hdr:CLI/CLI.hpp"
-  "clang           cmd:clang++           optional"
-  "libclang-rt-14-dev fuzzer            optional"
+  "clang-16        cmd:clang++-16        optional"
+  "libclang-rt-16-dev fuzzer            optional"
 )
-# optional: only the fuzzing stage of scripts/reliability.sh needs it, and says so when it is absent.
+# optional: only the fuzzing stage of scripts/reliability.sh needs it (libFuzzer with a clang that
+# has std::source_location: >= 15; Debian 12's default clang is 14), and says so when it is absent.
 # The libraries libtorch_cuda links that the CUDA 13.0 toolkit does not provide (found with ldd).
 LEAN_TORCH_WHEELS=(nvidia-cusparselt-cu13==0.8.0 nvidia-nvshmem-cu13==3.4.5 'nvidia-cufile==1.15.1.6.*')
 
@@ -35,8 +36,8 @@ present() {
     cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
     hdr:*) [ -e "/usr/include/${1#hdr:}" ] || [ -e "/usr/local/include/${1#hdr:}" ] ;;
     pip) python3 -m pip --version >/dev/null 2>&1 ;;
-    fuzzer) command -v clang++ >/dev/null 2>&1 &&
-            [ -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ;;
+    fuzzer) command -v clang++-16 >/dev/null 2>&1 &&
+            [ -e "$(clang++-16 -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ;;
   esac
 }
 
