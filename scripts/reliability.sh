@@ -19,16 +19,21 @@ supp="$(pwd)/tests/sanitizers"
 common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAI_CORE_WITH_CUDA=OFF
         -DAI_CORE_BUILD_BENCHMARKS=OFF -DAI_CORE_BUILD_TOOLS=OFF -DAI_CORE_INSTALL=OFF)
 
-configure() {  # configure <dir> <args...>
+# g++ 12 with -fsanitize=address at -O2 reports -Wmaybe-uninitialized false positives (GCC PR
+# 105562; here: a std::unique_ptr moved through std::tuple in Expected), which -Werror turns into
+# build failures; the main build keeps the warning.
+san_flags=(-DCMAKE_CXX_FLAGS=-Wno-maybe-uninitialized)
+
+configure() {  # configure <dir> <args...>   (re-run on an existing folder: picks up new options)
   local dir=$1; shift
-  [ -f "$dir/CMakeCache.txt" ] || cmake -S . -B "$dir" "${common[@]}" "$@" >/dev/null
+  cmake -S . -B "$dir" "${common[@]}" "$@" >/dev/null
 }
 
 for stage in "${stages[@]}"; do
   case "$stage" in
     asan)
       echo "=== reliability: ASan + UBSan test suite ==="
-      configure build-asan -DAI_CORE_SANITIZE="address;undefined"
+      configure build-asan -DAI_CORE_SANITIZE="address;undefined" "${san_flags[@]}"
       # Scope (CI time, Note [reliability scope]): the test executables only. The header
       # self-containment objects (tests/compile, `hygiene`), the compile-fail tests and the
       # packaging tests check compilation and installation, not run-time behaviour; the main
@@ -46,7 +51,7 @@ for stage in "${stages[@]}"; do
       ;;
     tsan)
       echo "=== reliability: TSan concurrency tests ==="
-      configure build-tsan -DAI_CORE_SANITIZE="thread"
+      configure build-tsan -DAI_CORE_SANITIZE="thread" "${san_flags[@]}"
       # Test names are target names (ai_core_add_test).
       mapfile -t targets < <(ctest --test-dir build-tsan -L concurrency --show-only=json-v1 |
         python3 -c 'import json,sys; [print(t["name"]) for t in json.load(sys.stdin)["tests"]]')

@@ -21,10 +21,12 @@ PACKAGES=(
   "libgmock-dev    hdr:gmock/gmock.h"
   "libbenchmark-dev hdr:benchmark/benchmark.h"
   "libcli11-dev    hdr:CLI/CLI.hpp"
+  "ccache          cmd:ccache            optional"
   "clang-16        cmd:clang++-16        optional"
   "libclang-rt-16-dev fuzzer            optional"
 )
-# optional: only the fuzzing stage of scripts/reliability.sh needs it (libFuzzer with a clang that
+# ccache (optional) makes rebuilds in fresh clones on the same machine cheap (scripts/build.sh).
+# clang-16 (optional): only the fuzzing stage of scripts/reliability.sh needs it (libFuzzer with a clang that
 # has std::source_location: >= 15; Debian 12's default clang is 14), and says so when it is absent.
 # The libraries libtorch_cuda links that the CUDA 13.0 toolkit does not provide (found with ldd).
 LEAN_TORCH_WHEELS=(nvidia-cusparselt-cu13==0.8.0 nvidia-nvshmem-cu13==3.4.5 'nvidia-cufile==1.15.1.6.*')
