@@ -1291,6 +1291,14 @@ AI_CORE_INTERNAL_COLD Unexpected<CoreError> check_failed(ErrorCode code,
                                                          const First& first, const Rest&... rest) {
   return Unexpected<CoreError>(CoreError::make(code, str_cat(first, rest...), location));
 }
+template <class... None>
+requires(sizeof...(None) == 0) Unexpected<CoreError> check_failed(ErrorCode code,
+                                                                  std::source_location location) {
+  static_assert(sizeof...(None) != 0,
+                "AI_CORE_CHECK(cond, code, message...) needs a message: name the value seen and "
+                "the value expected");
+  return Unexpected<CoreError>(CoreError::make(code, {}, location));
+}
 
 }  // namespace detail
 }  // namespace ai_core
@@ -1353,10 +1361,10 @@ AI_CORE_INTERNAL_COLD Unexpected<CoreError> check_failed(ErrorCode code,
 /// Example:
 ///   AI_CORE_CHECK(rank <= max_rank, ErrorCode::invalid_config,
 ///                 "rank ", rank, " exceeds the maximum ", max_rank);
-#define AI_CORE_CHECK(cond, code, ...)                                                  \
-  do {                                                                                  \
-    if (!(cond)) [[unlikely]] {                                                         \
-      return ::ai_core::detail::check_failed((code), ::std::source_location::current(), \
-                                             __VA_ARGS__);                              \
-    }                                                                                   \
+#define AI_CORE_CHECK(cond, code, ...)                                           \
+  do {                                                                           \
+    if (!(cond)) [[unlikely]] {                                                  \
+      return ::ai_core::detail::check_failed(                                    \
+          (code), ::std::source_location::current() __VA_OPT__(, ) __VA_ARGS__); \
+    }                                                                            \
   } while (false)
