@@ -6,8 +6,9 @@
 // original message (`torch_info()`); a `c10::OutOfMemoryError`, and the CPU allocator's failure
 // (a plain c10::Error in libtorch 2.11), become `out_of_memory`.
 // `capture(callable)` runs code that may throw and returns a `Result`: the seam where libtorch's
-// exceptions become ai_core's errors. This header includes <c10/util/Exception.h>; error.hpp and
-// expected.hpp do not need it.
+// exceptions become ai_core's errors. This header includes <c10/util/Exception.h> for the c10
+// exception classes; error.hpp does not include it itself (it arrives there only through
+// <c10/core/Device.h>).
 //
 // Example:
 //   ai_core::Result<at::Tensor> product = ai_core::capture([&] { return at::matmul(a, b); });
