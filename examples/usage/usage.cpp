@@ -28,7 +28,7 @@ ai_core::Result<float> run() {
   AI_CORE_ASSIGN_OR_RETURN(at::Tensor y, ai_core::dispatch(Scale{}, x, device), "scaling x");
   AI_CORE_ASSIGN_OR_RETURN(ai_core::TensorBufferView buffer,  // zero-copy view for a kernel
                            y.is_cuda() ? ai_core::as_cuda_buffer(y) : ai_core::as_host_buffer(y));
-  AI_CORE_ASSIGN_OR_RETURN(auto view, ai_core::make_tensor_view<float, 2>(buffer));
+  AI_CORE_ASSIGN_OR_RETURN(auto view, (ai_core::make_tensor_view<float, 2>(buffer)));
   std::printf("ran on %s; y is %lld x %lld\n", device.str().c_str(),
               static_cast<long long>(view.size(0)), static_cast<long long>(view.size(1)));
   return y.sum().item<float>();
