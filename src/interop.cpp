@@ -23,6 +23,7 @@
 #include <c10/core/TensorOptions.h>
 
 #include <bit>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -274,10 +275,135 @@ bool try_view(const at::TensorBase& tensor, const BufferRequirements& req, c10::
   return true;
 }
 
-Result<TensorBufferView> borrow(const at::TensorBase& tensor, const BufferRequirements& req,
-                                c10::DeviceType want, const char* fn) {
-  // Built in place and returned by name (Note [interop fast path]): no zero fill, no copy.
-  Result<TensorBufferView> result(std::in_place, InteropAccess::uninitialized());
+// Note [interop fast path, key test]: a plain dense tensor of one device type has exactly the
+// dispatch keys torch gives every such tensor: the backend's Dense key, ADInplaceOrView, the
+// backend's Autograd key and its Autocast key (inference tensors have fewer). Every exotic kind
+// the issue rejects (sparse, mkldnn, quantized, nested, meta, conj/neg bits, functional, Python
+// subclasses, another device) adds a key outside that set or lacks the backend's Dense key, so
+// one AND and one compare on `key_set()` decide all of them, and the device type too. Under that
+// test the TensorImpl is torch's plain one: `unsafe_storage()` is its storage (no virtual
+// `has_storage()`), and contiguity is computed while the sizes and strides are copied (no
+// out-of-line `is_contiguous()`; the definition is torch's `compute_contiguous`). Anything else
+// takes the general path (`try_view`), which asks torch through its full API.
+template <c10::DeviceType Want>
+struct PlainKeys;
+template <>
+struct PlainKeys<c10::DeviceType::CPU> {
+  static constexpr c10::DispatchKeySet dense{c10::DispatchKey::CPU};
+  static constexpr c10::DispatchKeySet allowed = dense | c10::inplace_or_view_ks |
+                                                 c10::autograd_cpu_ks |
+                                                 c10::DispatchKeySet(c10::DispatchKey::AutocastCPU);
+};
+template <>
+struct PlainKeys<c10::DeviceType::CUDA> {
+  static constexpr c10::DispatchKeySet dense{c10::DispatchKey::CUDA};
+  static constexpr c10::DispatchKeySet allowed = dense | c10::inplace_or_view_ks |
+                                                 c10::autograd_cuda_ks |
+                                                 c10::DispatchKeySet(c10::DispatchKey::AutocastCUDA);
+};
+
+/// The fast path of the four factories (Note [interop fast path]): returns true after filling
+/// every field of `out` when `tensor` is a plain dense tensor of device type `Want` meeting
+/// `req`; false sends the caller to the general path. Inline reads of TensorImpl fields and bit
+/// tests only; torch's own inline accessors keep their unlikely-branch checks.
+template <c10::DeviceType Want>
+[[gnu::always_inline]] inline bool fast_view(const at::TensorBase& tensor,
+                                             const BufferRequirements& req,
+                                             bool allow_copy_request, TensorBufferView& out) {
+  const c10::TensorImpl* impl = tensor.unsafeGetTensorImpl();
+  const std::uint64_t keys = impl->key_set().raw_repr();
+  const std::uint64_t kDense = PlainKeys<Want>::dense.raw_repr();  // folded: raw_repr is not constexpr
+  const std::uint64_t kAllowed = PlainKeys<Want>::allowed.raw_repr();
+  // The undefined tensor's key set is empty: it fails the Dense test.
+  if ((keys & ~kAllowed) != 0 || (keys & kDense) != kDense) return false;
+  const c10::ScalarType dtype = impl->dtype().toScalarType();
+  const std::uint64_t dtype_bit = std::uint64_t{1} << static_cast<unsigned>(dtype);
+  const std::int64_t rank = impl->dim();
+  const std::int64_t alignment = req.alignment;
+  if ((req.dtypes.bits() & DtypeSet::interop().bits() & dtype_bit) == 0 ||
+      rank > static_cast<std::int64_t>(kMaxBufferRank) ||
+      (!allow_copy_request && req.contiguity == Contiguity::copy_if_needed) ||
+      (alignment & (alignment - 1)) != 0 || alignment < 0) {
+    return false;
+  }
+  const c10::Storage& storage = impl->unsafe_storage();
+  if (!storage) return false;
+  const std::int64_t* sizes = impl->sizes().data();
+  const std::int64_t* strides = impl->strides().data();
+  const std::int64_t numel = impl->numel();
+  const std::int64_t storage_offset = impl->storage_offset();
+  // Every TensorImpl field is read before the first store into `out`: a store may alias torch's
+  // policy bytes as far as the compiler knows, which would make each accessor reload and retest.
+  InteropAccess::Raw raw = InteropAccess::raw(out);
+  // Entries past the rank are zero. Fixed-size stores (eight 16-byte moves): a loop from `rank`
+  // becomes a variable-length memset call, which cost more than the whole copy.
+  std::memset(raw.sizes, 0, sizeof(std::int64_t) * kMaxBufferRank);
+  std::memset(raw.strides, 0, sizeof(std::int64_t) * kMaxBufferRank);
+  // Copy, compute torch's contiguity, and OR the strides for the sign test, in one pass.
+  std::uint64_t expected = 1;  // unsigned: wraps harmlessly past a zero extent (numel 0)
+  bool contiguous = true;
+  std::int64_t stride_bits = 0;
+  for (std::int64_t d = rank - 1; d >= 0; --d) {
+    const std::int64_t size = sizes[d];
+    const std::int64_t stride = strides[d];
+    raw.sizes[d] = size;
+    raw.strides[d] = stride;
+    stride_bits |= stride;
+    if (size != 1) {
+      contiguous = contiguous && static_cast<std::uint64_t>(stride) == expected;
+      expected *= static_cast<std::uint64_t>(size);
+    }
+  }
+  contiguous = contiguous || numel == 0;
+  if (stride_bits < 0 || (!contiguous && req.contiguity != Contiguity::any)) return false;
+  const std::int64_t element_size = dtype_size(dtype);
+  std::int64_t bytes = 0;
+  if (C10_LIKELY(contiguous)) {
+    if (mul_overflows(numel, element_size, &bytes)) return false;
+  } else {
+    std::int64_t span = 0;
+    if (!span_elements(std::span<const std::int64_t>(sizes, static_cast<std::size_t>(rank)),
+                       std::span<const std::int64_t>(strides, static_cast<std::size_t>(rank)),
+                       numel, &span) ||
+        mul_overflows(span, element_size, &bytes)) {
+      return false;
+    }
+  }
+  void* data = nullptr;
+  if (C10_LIKELY(numel != 0)) {
+    c10::StorageImpl* storage_impl = storage.unsafeGetStorageImpl();
+    // mutable_data() keeps torch's inline checks (copy-on-write materialisation, storages that
+    // forbid access), as TensorImpl::mutable_data() would.
+    void* base = req.access == Access::read_only ? const_cast<void*>(storage_impl->data())
+                                                 : storage_impl->mutable_data();
+    if (base == nullptr) return false;  // storage not allocated
+    data = static_cast<char*>(base) + element_size * storage_offset;
+  }
+  const std::uintptr_t mask = static_cast<std::uintptr_t>(element_size - 1) |
+                              (alignment > 0 ? static_cast<std::uintptr_t>(alignment - 1) : 0);
+  if ((reinterpret_cast<std::uintptr_t>(data) & mask) != 0) return false;
+  *raw.data = data;
+  *raw.numel = numel;
+  *raw.byte_size = bytes;
+  if constexpr (Want == c10::DeviceType::CUDA) {
+    *raw.device = impl->device();
+  } else {
+    *raw.device = c10::Device(c10::DeviceType::CPU);
+  }
+  *raw.dtype = dtype;
+  *raw.rank = static_cast<std::int8_t>(rank);
+  *raw.access = req.access;
+  *raw.contiguous = contiguous;
+  *raw.stream_pinned = req.stream.has_value();
+  *raw.stream = req.stream.has_value() ? *req.stream : nullptr;
+  return true;
+}
+
+/// The slow half of `borrow` (Note [interop fast path]): tensors the key test does not recognise
+/// as plain dense CPU/CUDA tensors go through the general checks; failures are explained.
+[[gnu::noinline, gnu::cold]] void borrow_slow(const at::TensorBase& tensor,
+                                              const BufferRequirements& req, c10::DeviceType want,
+                                              const char* fn, Result<TensorBufferView>& result) {
   try {
     if (!try_view(tensor, req, want, /*allow_copy_request=*/false, &*result)) {
       result = Unexpected(diagnose(tensor, req, want, /*owning=*/false, fn));
@@ -286,15 +412,33 @@ Result<TensorBufferView> borrow(const at::TensorBase& tensor, const BufferRequir
     result = Unexpected(
         from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
   }
+}
+
+template <c10::DeviceType Want>
+[[gnu::always_inline]] inline Result<TensorBufferView> borrow(const at::TensorBase& tensor,
+                                                              const BufferRequirements& req,
+                                                              const char* fn) {
+  // Built in place and returned by name (Note [interop fast path]): no zero fill, no copy.
+  Result<TensorBufferView> result(std::in_place, InteropAccess::uninitialized());
+  bool done = false;
+  try {
+    done = fast_view<Want>(tensor, req, /*allow_copy_request=*/false, *result);
+  } catch (const c10::Error&) {
+    done = false;  // borrow_slow runs the same reads again and reports the error
+  }
+  if (C10_UNLIKELY(!done)) borrow_slow(tensor, req, Want, fn, result);
   return result;
 }
 
-Result<TensorBuffer> own(const at::TensorBase& tensor, const BufferRequirements& req,
-                         c10::DeviceType want, const char* fn) {
+/// The slow half of `own`: the general checks, the copy the caller asked for, the messages.
+[[gnu::noinline, gnu::cold]] void own_slow(const at::TensorBase& tensor,
+                                           const BufferRequirements& req, c10::DeviceType want,
+                                           const char* fn, Result<TensorBuffer>& result) {
   TensorBufferView view = InteropAccess::uninitialized();
   try {
     if (try_view(tensor, req, want, /*allow_copy_request=*/true, &view)) {
-      return TensorBuffer(view, tensor.unsafeGetTensorImpl()->storage(), /*is_copy=*/false);
+      result = TensorBuffer(view, tensor.unsafeGetTensorImpl()->storage(), /*is_copy=*/false);
+      return;
     }
     if (req.contiguity == Contiguity::copy_if_needed && tensor.defined() &&
         !tensor.is_contiguous()) {
@@ -302,21 +446,52 @@ Result<TensorBuffer> own(const at::TensorBase& tensor, const BufferRequirements&
       BufferRequirements relaxed = req;
       relaxed.contiguity = Contiguity::any;
       if (!try_view(tensor, relaxed, want, /*allow_copy_request=*/true, &view)) {
-        return diagnose(tensor, relaxed, want, /*owning=*/true, fn);
+        result = Unexpected(diagnose(tensor, relaxed, want, /*owning=*/true, fn));
+        return;
       }
       at::Tensor copy = at::Tensor(tensor).contiguous();
       BufferRequirements strict = req;
       strict.contiguity = Contiguity::required;
       if (!try_view(copy, strict, want, /*allow_copy_request=*/false, &view)) {
-        return diagnose(copy, strict, want, /*owning=*/true, fn)
-            .with_context("in the contiguous copy the caller asked for");
+        result = Unexpected(diagnose(copy, strict, want, /*owning=*/true, fn)
+                                .with_context("in the contiguous copy the caller asked for"));
+        return;
       }
-      return TensorBuffer(view, copy.unsafeGetTensorImpl()->storage(), /*is_copy=*/true);
+      result = TensorBuffer(view, copy.unsafeGetTensorImpl()->storage(), /*is_copy=*/true);
+      return;
     }
-    return diagnose(tensor, req, want, /*owning=*/true, fn);
+    result = Unexpected(diagnose(tensor, req, want, /*owning=*/true, fn));
   } catch (const c10::Error& error) {
-    return from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name)));
+    result = Unexpected(
+        from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
   }
+}
+
+template <c10::DeviceType Want>
+[[gnu::always_inline]] inline Result<TensorBuffer> own(const at::TensorBase& tensor,
+                                                       const BufferRequirements& req,
+                                                       const char* fn) {
+  // In place, like `borrow`: the view is filled inside the result and the storage reference is
+  // the only other write (one refcount increment); no second validation, no temporary buffer.
+  Result<TensorBuffer> result(std::in_place, InteropAccess::uninitialized_buffer());
+  bool done = false;
+  try {
+    TensorBuffer& buffer = *result;
+    done = fast_view<Want>(tensor, req, /*allow_copy_request=*/true, InteropAccess::view_of(buffer));
+    if (C10_LIKELY(done)) {
+      InteropAccess::set_storage(buffer, tensor.unsafeGetTensorImpl()->unsafe_storage());
+    }
+  } catch (const c10::Error&) {
+    done = false;
+  }
+  if (C10_UNLIKELY(!done)) own_slow(tensor, req, Want, fn, result);
+  return result;
+}
+
+Result<TensorBuffer> own(const at::TensorBase& tensor, const BufferRequirements& req,
+                         c10::DeviceType want, const char* fn) {
+  return want == c10::DeviceType::CUDA ? own<c10::DeviceType::CUDA>(tensor, req, fn)
+                                       : own<c10::DeviceType::CPU>(tensor, req, fn);
 }
 
 }  // namespace
@@ -487,24 +662,28 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
 
 // --- tensor -> buffer -----------------------------------------------------------------------------
 
-Result<TensorBufferView> as_cuda_buffer(const at::TensorBase& tensor,
+// flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
+[[gnu::flatten]] Result<TensorBufferView> as_cuda_buffer(const at::TensorBase& tensor,
                                         const BufferRequirements& requirements) {
-  return detail::borrow(tensor, requirements, c10::DeviceType::CUDA, "as_cuda_buffer");
+  return detail::borrow<c10::DeviceType::CUDA>(tensor, requirements, "as_cuda_buffer");
 }
 
-Result<TensorBufferView> as_host_buffer(const at::TensorBase& tensor,
+// flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
+[[gnu::flatten]] Result<TensorBufferView> as_host_buffer(const at::TensorBase& tensor,
                                         const BufferRequirements& requirements) {
-  return detail::borrow(tensor, requirements, c10::DeviceType::CPU, "as_host_buffer");
+  return detail::borrow<c10::DeviceType::CPU>(tensor, requirements, "as_host_buffer");
 }
 
-Result<TensorBuffer> make_cuda_buffer(const at::TensorBase& tensor,
+// flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
+[[gnu::flatten]] Result<TensorBuffer> make_cuda_buffer(const at::TensorBase& tensor,
                                       const BufferRequirements& requirements) {
-  return detail::own(tensor, requirements, c10::DeviceType::CUDA, "make_cuda_buffer");
+  return detail::own<c10::DeviceType::CUDA>(tensor, requirements, "make_cuda_buffer");
 }
 
-Result<TensorBuffer> make_host_buffer(const at::TensorBase& tensor,
+// flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
+[[gnu::flatten]] Result<TensorBuffer> make_host_buffer(const at::TensorBase& tensor,
                                       const BufferRequirements& requirements) {
-  return detail::own(tensor, requirements, c10::DeviceType::CPU, "make_host_buffer");
+  return detail::own<c10::DeviceType::CPU>(tensor, requirements, "make_host_buffer");
 }
 
 // --- buffer -> tensor -----------------------------------------------------------------------------

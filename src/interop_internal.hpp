@@ -54,6 +54,36 @@ struct InteropAccess {
     v.stream_pinned_ = f.stream_pinned;
     v.stream_ = f.stream;
   }
+  /// Pointers to every field of a view, for the fast path that writes them one by one.
+  struct Raw {
+    void** data;
+    std::int64_t* sizes;
+    std::int64_t* strides;
+    std::int64_t* numel;
+    std::int64_t* byte_size;
+    StreamHandle* stream;
+    c10::Device* device;
+    c10::ScalarType* dtype;
+    std::int8_t* rank;
+    Access* access;
+    bool* contiguous;
+    bool* stream_pinned;
+  };
+  /// Returns the field pointers of `v`.
+  static Raw raw(TensorBufferView& v) noexcept {
+    return Raw{&v.data_,     v.sizes_,   v.strides_, &v.numel_,  &v.byte_size_,  &v.stream_,
+               &v.device_,   &v.dtype_,  &v.rank_,   &v.access_, &v.contiguous_, &v.stream_pinned_};
+  }
+  /// Returns an empty owning buffer whose view's arrays are left for `fill`/`raw` to write.
+  static TensorBuffer uninitialized_buffer() noexcept {
+    return TensorBuffer(TensorBuffer::NoInit{});
+  }
+  /// Returns the view inside `b`, writable.
+  static TensorBufferView& view_of(TensorBuffer& b) noexcept { return b.view_; }
+  /// Makes `b` hold a reference to `storage` (one refcount increment).
+  static void set_storage(TensorBuffer& b, const c10::Storage& storage) noexcept {
+    b.storage_ = storage;
+  }
   /// Returns a view with the fields `f`.
   static TensorBufferView make(const Fields& f) noexcept {
     TensorBufferView v = uninitialized();

@@ -121,6 +121,8 @@ struct BufferRequirements {
 // cached inside the view: a `const` view shared between threads must not write to itself; call
 // `stream()` once per launch.
 
+class TensorBuffer;
+
 /// A borrowing description of tensor memory: data pointer, dtype, sizes and strides (in
 /// elements), byte span, device, and the stream work on it should use. Never owns: it is valid
 /// while the tensor (or storage) it was made from lives and is not resized or set_ to other
@@ -131,7 +133,19 @@ struct BufferRequirements {
 class TensorBufferView {
  public:
   /// Constructs an empty view: no data, rank 0, dtype f32, device CPU.
-  TensorBufferView() noexcept : sizes_{}, strides_{} {}
+  TensorBufferView() noexcept
+      : data_(nullptr),
+        sizes_{},
+        strides_{},
+        numel_(1),
+        byte_size_(0),
+        stream_(nullptr),
+        device_(c10::DeviceType::CPU),
+        dtype_(c10::ScalarType::Float),
+        rank_(0),
+        access_(Access::read_write),
+        contiguous_(true),
+        stream_pinned_(false) {}
 
   /// Returns the pointer to element (0, ..., 0); null for a tensor of zero elements. Writing
   /// through it is allowed only when `access()` is `Access::read_write`.
@@ -196,22 +210,24 @@ class TensorBufferView {
 
  private:
   friend struct detail::InteropAccess;
+  friend class TensorBuffer;
   struct NoInit {};
-  // Note [interop fast path]: the factories fill every field; no zero fill first.
-  explicit TensorBufferView(NoInit) noexcept {}
+  // Note [interop fast path]: the factories fill every field; nothing is written first (the
+  // fields have no default member initialisers for that reason; `c10::Device` has no default).
+  explicit TensorBufferView(NoInit) noexcept : device_(c10::DeviceType::CPU) {}
 
-  void* data_ = nullptr;
+  void* data_;
   std::int64_t sizes_[kMaxBufferRank];
   std::int64_t strides_[kMaxBufferRank];
-  std::int64_t numel_ = 1;
-  std::int64_t byte_size_ = 0;
-  StreamHandle stream_ = nullptr;
-  c10::Device device_ = c10::Device(c10::DeviceType::CPU);
-  c10::ScalarType dtype_ = c10::ScalarType::Float;
-  std::int8_t rank_ = 0;
-  Access access_ = Access::read_write;
-  bool contiguous_ = true;
-  bool stream_pinned_ = false;
+  std::int64_t numel_;
+  std::int64_t byte_size_;
+  StreamHandle stream_;
+  c10::Device device_;
+  c10::ScalarType dtype_;
+  std::int8_t rank_;
+  Access access_;
+  bool contiguous_;
+  bool stream_pinned_;
 };
 
 static_assert(std::is_trivially_copyable_v<TensorBufferView>);
@@ -270,6 +286,11 @@ class TensorBuffer {
       : view_(view), storage_(std::move(storage)), is_copy_(is_copy) {}
 
  private:
+  friend struct detail::InteropAccess;
+  struct NoInit {};
+  // Note [interop fast path]: the factories fill the view in place; no zero fill first.
+  explicit TensorBuffer(NoInit) noexcept : view_(TensorBufferView::NoInit{}) {}
+
   TensorBufferView view_;
   c10::Storage storage_;
   bool is_copy_ = false;
