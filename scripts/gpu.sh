@@ -8,6 +8,7 @@
 # It assumes the machine already has the toolchain, libtorch (python3's torch), spdlog, fmt,
 # GoogleTest, Google Benchmark and CLI11 (see docs/gpu.md); it installs nothing.
 #   Env: BUILD_DIR (build-gpu), TORCH_CUDA_ARCH_LIST (9.0), SKIP_SANITIZER=1, SKIP_BENCH=1,
+#        SANITIZER_TIMEOUT (240 s per binary and tool),
 #        BENCH_FILTER (a --benchmark_filter regex), BENCH_MIN_TIME (0.2 seconds).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +63,7 @@ for t in json.load(sys.stdin)["tests"]:
       # application-only: a test's deliberately faulting child process (reliability_cuda_test)
       # is not the code under test; --report-api-errors no: tests provoke CUDA API errors on purpose
       # (out of memory, invalid launches) and assert them.
-      if compute-sanitizer --tool "$tool" --error-exitcode 99 --print-limit 20 \
+      if timeout "${SANITIZER_TIMEOUT:-240}" compute-sanitizer --tool "$tool" --error-exitcode 99 --print-limit 20 \
            --target-processes application-only --report-api-errors no "$exe" >>"$log" 2>&1; then
         clean=$((clean + 1))
       else
