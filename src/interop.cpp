@@ -26,6 +26,8 @@
 #include <cstring>
 #include <cstdint>
 #include <limits>
+#include <new>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -692,6 +694,19 @@ namespace {
 
 void release_nothing(void* /*context*/) {}
 
+// Note [null owner context]: torch's TensorMaker keeps the context in a unique_ptr and builds the
+// DataPtr from it only `if (ctx_)`: a null context with a release function would never be
+// released (found by tests/bad_input_test.cpp's resource-hygiene count). Such an owner's release
+// runs through this small heap thunk instead, which calls `release(nullptr)` once.
+struct NullContextRelease {
+  BufferOwner::ReleaseFn release;
+};
+void release_null_context(void* thunk) {
+  auto* self = static_cast<NullContextRelease*>(thunk);
+  self->release(nullptr);
+  delete self;
+}
+
 /// Checks what `to_tensor` needs of any view (made by from_raw, a factory, or by hand).
 Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_view what) {
   if (buffer.is_read_only()) {
@@ -716,6 +731,16 @@ Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_vie
 Result<at::Tensor> to_tensor(const TensorBufferView& buffer, BufferOwner owner) {
   AI_CORE_TRY(check_tensor_target(buffer, "to_tensor"));
   auto [context, release] = owner.release_ownership();
+  if (context == nullptr && release != nullptr) {  // Note [null owner context]
+    auto* thunk = new (std::nothrow) NullContextRelease{release};
+    if (thunk == nullptr) {
+      release(nullptr);
+      return CoreError::oom("to_tensor: allocating the owner's release thunk",
+                            sizeof(NullContextRelease));
+    }
+    context = thunk;
+    release = &release_null_context;
+  }
   try {
     // Note: from here the context is owned by torch's TensorMaker (released by its destructor if
     // make_tensor throws before the storage exists) and then by the storage's DataPtr.
@@ -777,9 +802,13 @@ Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
     return CoreError::invalid_config(
         str_cat(what, ": the element count of sizes ", sizes, " overflows int64"));
   }
-  AI_CORE_TRY(detail::check_layout(
-      sizes, std::span<const std::int64_t>(strides, std::min(sizes.size(), kMaxBufferRank)),
-      dtype_size(dtype), what));
+  // The requested bytes, checked (numel x element size overflowing int64 is invalid_config):
+  // an out-of-memory error names them, whatever torch's message says.
+  AI_CORE_ASSIGN_OR_RETURN(
+      const detail::LayoutFacts facts,
+      detail::check_layout(
+          sizes, std::span<const std::int64_t>(strides, std::min(sizes.size(), kMaxBufferRank)),
+          dtype_size(dtype), what));
   AI_CORE_TRY(detail::check_device_exists(device, what));
   try {
     at::Tensor out = at::empty(c10::IntArrayRef(sizes.data(), sizes.size()),
@@ -789,8 +818,24 @@ Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
     if (!buffer) return std::move(buffer).error();
     return std::pair<at::Tensor, TensorBuffer>(std::move(out), *std::move(buffer));
   } catch (const c10::Error& error) {
-    return from_c10_error(error).with_context(
-        str_cat("in ", what, " of sizes ", sizes, " ", dtype_name(dtype), " on ", device));
+    CoreError converted = from_c10_error(error);
+    if (converted.code() != ErrorCode::out_of_memory) {
+      return std::move(converted).with_context(
+          str_cat("in ", what, " of sizes ", sizes, " ", dtype_name(dtype), " on ", device));
+    }
+    // Note [output buffer out of memory]: torch's text may or may not carry the size (the CUDA
+    // caching allocator's does, in GiB), never the free bytes; the payload is built here from the
+    // size computed above and, on CUDA, cudaMemGetInfo of that device. The caching allocator has
+    // already freed its cached blocks and retried before throwing, and a failed cudaMalloc is not
+    // sticky, so the process allocates and computes normally afterwards.
+    const auto requested = static_cast<std::uint64_t>(facts.byte_size);
+    const std::optional<std::uint64_t> free =
+        device.is_cuda() ? detail::cuda_free_bytes(device.index()) : std::nullopt;
+    std::string message = str_cat(what, ": out of memory allocating ", requested, " bytes (sizes ",
+                                  sizes, ", ", dtype_name(dtype), ") on ", device);
+    if (free) message += str_cat("; ", *free, " bytes free on the device");
+    return CoreError::oom(std::move(message), requested, free)
+        .with_context(str_cat("torch: ", converted.message()));
   }
 }
 

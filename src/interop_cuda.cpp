@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,21 @@ StreamHandle current_cuda_stream(c10::DeviceIndex index) noexcept {
   }
 }
 
+std::optional<std::uint64_t> cuda_free_bytes(c10::DeviceIndex index) noexcept {
+  try {
+    c10::cuda::CUDAGuard guard(index);
+    std::size_t free = 0;
+    std::size_t total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) {
+      (void)cudaGetLastError();  // a failed query must not poison the caller's next CUDA call
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(free);
+  } catch (const std::exception&) {
+    return std::nullopt;  // the guard could not select the device
+  }
+}
+
 namespace {
 
 CoreError cuda_error(cudaError_t code, std::string_view what) {
@@ -64,6 +80,10 @@ Result<void> check_cuda_device(c10::Device device, std::string_view what) {
 std::int64_t cuda_device_count() noexcept { return 0; }
 
 StreamHandle current_cuda_stream(c10::DeviceIndex /*index*/) noexcept { return nullptr; }
+
+std::optional<std::uint64_t> cuda_free_bytes(c10::DeviceIndex /*index*/) noexcept {
+  return std::nullopt;
+}
 
 namespace {
 CoreError no_cuda(std::string_view what) {

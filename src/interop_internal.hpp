@@ -12,6 +12,7 @@
 #include <c10/core/ScalarType.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -115,6 +116,10 @@ Result<void> check_device_exists(c10::Device device, std::string_view what);
 
 /// Returns the number of CUDA devices (0 without CUDA or in a build without CUDA).
 std::int64_t cuda_device_count() noexcept;
+
+/// Returns the free memory of CUDA device `index` (`cudaMemGetInfo` on that device), or nothing
+/// without CUDA or when the query fails (the failure is cleared, not left sticky).
+std::optional<std::uint64_t> cuda_free_bytes(c10::DeviceIndex index) noexcept;
 
 /// Returns the current stream of CUDA device `index` as a handle (nullptr without CUDA).
 StreamHandle current_cuda_stream(c10::DeviceIndex index) noexcept;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -516,6 +517,27 @@ TEST(OutputBufferTest, AllocatesWithItsBuffer) {
   EXPECT_THAT(ai_core::allocate_output_buffer(sizes, at::kComplexDouble, c10::Device(c10::kCPU)),
               HasMessage("got ComplexDouble"));
   EXPECT_THAT(ai_core::allocate_like(at::Tensor()), HasMessage("undefined"));
+}
+
+TEST(OutputBufferTest, OutOfMemoryNamesTheRequestedBytes) {
+  // 1 PiB: past any x86-64 user address space, so the CPU allocator fails deterministically.
+  const std::int64_t sizes[] = {std::int64_t{1} << 47, 8};
+  auto r = ai_core::allocate_output_buffer(sizes, at::kByte, c10::Device(c10::kCPU));
+  ASSERT_THAT(r, HasErrorCode(ErrorCode::out_of_memory));
+  EXPECT_THAT(r, HasMessage("out of memory allocating 1125899906842624 bytes"));
+  const ai_core::MemoryInfo* memory = r.error().memory_info();
+  ASSERT_NE(memory, nullptr) << r.error().to_string();
+  EXPECT_EQ(memory->requested_bytes, std::optional<std::uint64_t>(std::uint64_t{1} << 50));
+  EXPECT_FALSE(memory->free_bytes.has_value());  // no free-memory query on the CPU
+  ASSERT_FALSE(r.error().context().empty());
+  EXPECT_THAT(r.error().context().back(), ::testing::HasSubstr("torch: "));
+  // The element count times the element size overflowing int64 is a configuration error.
+  const std::int64_t too_many[] = {std::int64_t{1} << 61};
+  EXPECT_THAT(ai_core::allocate_output_buffer(too_many, at::kDouble, c10::Device(c10::kCPU)),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("overflows int64")));
+  // The process still allocates afterwards.
+  const std::int64_t small[] = {4};
+  EXPECT_THAT(ai_core::allocate_output_buffer(small, at::kFloat, c10::Device(c10::kCPU)), IsOk());
 }
 
 // --- CUDA helpers without a GPU --------------------------------------------------------------------------
