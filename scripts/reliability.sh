@@ -24,6 +24,24 @@ common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAI_CORE_WITH_CUDA=OFF
 # build failures; the main build keeps the warning.
 san_flags=(-DCMAKE_CXX_FLAGS=-Wno-maybe-uninitialized)
 
+# Prints the build targets that the tests selected by `ctest <args>` in <dir> run: the file name
+# of each test's executable (from the generated CTestTestfile.cmake files, which know it before it
+# is built), when it is a target of the build (not cmake, sh, python3).
+test_targets() {  # test_targets <dir> <ctest args...>
+  local dir=$1; shift
+  ctest --test-dir "$dir" "$@" --show-only=json-v1 |
+    python3 -c '
+import json, os, re, sys
+dir, names = sys.argv[1], [t["name"] for t in json.load(sys.stdin)["tests"]]
+exe = {}
+for root, _, files in os.walk(dir):
+    if "CTestTestfile.cmake" in files:
+        for m in re.finditer(r"add_test\(\[=\[(.+?)\]=\] \"([^\"]+)\"", open(os.path.join(root, "CTestTestfile.cmake")).read()):
+            exe[m.group(1)] = os.path.basename(m.group(2))
+print("\n".join(sorted({exe[n] for n in names if n in exe})))' "$dir" |
+    grep -Fxf <(ninja -C "$dir" -t targets all | sed -n 's/^\([A-Za-z0-9_.-]*\): .*/\1/p') || true
+}
+
 configure() {  # configure <dir> <args...>   (re-run on an existing folder: picks up new options)
   local dir=$1; shift
   cmake -S . -B "$dir" "${common[@]}" "$@" >/dev/null
@@ -39,8 +57,7 @@ for stage in "${stages[@]}"; do
       # packaging tests check compilation and installation, not run-time behaviour; the main
       # suite runs them. Test names are target names (ai_core_add_test).
       asan_skip="packaging|cuda|compile_fail|hygiene"
-      mapfile -t targets < <(ctest --test-dir build-asan -LE "$asan_skip" --show-only=json-v1 |
-        python3 -c 'import json,sys; [print(t["name"]) for t in json.load(sys.stdin)["tests"]]')
+      mapfile -t targets < <(test_targets build-asan -LE "$asan_skip")
       cmake --build build-asan --parallel "$JOBS" --target "${targets[@]}"
       # allocator_may_return_null: the out-of-memory rows of the bad-input suite ask for more than
       # ASan's allocator serves; they must see a failed allocation (an error), not an ASan abort.
@@ -53,8 +70,7 @@ for stage in "${stages[@]}"; do
       echo "=== reliability: TSan concurrency tests ==="
       configure build-tsan -DAI_CORE_SANITIZE="thread" "${san_flags[@]}"
       # Test names are target names (ai_core_add_test).
-      mapfile -t targets < <(ctest --test-dir build-tsan -L concurrency --show-only=json-v1 |
-        python3 -c 'import json,sys; [print(t["name"]) for t in json.load(sys.stdin)["tests"]]')
+      mapfile -t targets < <(test_targets build-tsan -L concurrency)
       cmake --build build-tsan --parallel "$JOBS" --target "${targets[@]}"
       TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
         ctest --test-dir build-tsan --output-on-failure -L concurrency

@@ -707,6 +707,19 @@ void release_null_context(void* thunk) {
   delete self;
 }
 
+// Note [null owner context]: torch's TensorMaker keeps the context in a unique_ptr and builds the
+// DataPtr from it only `if (ctx_)`: a null context with a release function would never be
+// released (found by tests/bad_input_test.cpp's resource-hygiene count). Such an owner's release
+// runs through this small heap thunk instead, which calls `release(nullptr)` once.
+struct NullContextRelease {
+  BufferOwner::ReleaseFn release;
+};
+void release_null_context(void* thunk) {
+  auto* self = static_cast<NullContextRelease*>(thunk);
+  self->release(nullptr);
+  delete self;
+}
+
 /// Checks what `to_tensor` needs of any view (made by from_raw, a factory, or by hand).
 Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_view what) {
   if (buffer.is_read_only()) {
@@ -731,6 +744,16 @@ Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_vie
 Result<at::Tensor> to_tensor(const TensorBufferView& buffer, BufferOwner owner) {
   AI_CORE_TRY(check_tensor_target(buffer, "to_tensor"));
   auto [context, release] = owner.release_ownership();
+  if (context == nullptr && release != nullptr) {  // Note [null owner context]
+    auto* thunk = new (std::nothrow) NullContextRelease{release};
+    if (thunk == nullptr) {
+      release(nullptr);
+      return CoreError::oom("to_tensor: allocating the owner's release thunk",
+                            sizeof(NullContextRelease));
+    }
+    context = thunk;
+    release = &release_null_context;
+  }
   if (context == nullptr && release != nullptr) {  // Note [null owner context]
     auto* thunk = new (std::nothrow) NullContextRelease{release};
     if (thunk == nullptr) {
