@@ -198,13 +198,18 @@ TEST(CaptureTest, ConvertsStdExceptions) {
   EXPECT_THAT(bad_alloc, HasErrorCode(ErrorCode::out_of_memory));
   EXPECT_THAT(bad_alloc, HasMessage("std::bad_alloc"));
 
-  // A real std::bad_alloc from operator new.
+  // A real std::bad_alloc from operator new. Not under AddressSanitizer: its operator new reports
+  // the failed 2^60-byte request and aborts instead of throwing (g++ 12 libsanitizer;
+  // allocator_may_return_null only makes malloc return null), which is the ASan stage of
+  // scripts/reliability.sh, not a bug here.
+#if !defined(__SANITIZE_ADDRESS__)
   const auto huge = capture([] {
     std::vector<char> v;
     v.reserve(std::size_t{1} << 60);
     return v.size();
   });
   EXPECT_THAT(huge, HasErrorCode(ErrorCode::out_of_memory));
+#endif
 
   // A real std::system_error (std::filesystem::filesystem_error).
   const auto fs = capture([] { return std::filesystem::file_size("/nonexistent-ai-core/x"); });
