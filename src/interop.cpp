@@ -3,9 +3,13 @@
 // (stream lookup, events, device count) live in src/interop_cuda.cpp.
 //
 // Note [interop fast path]: `as_cuda_buffer` runs in the time budget of a hand-made view (a few
-// tens of nanoseconds), so the checks are branch-cheap reads of TensorImpl fields folded into one
-// `ok` flag, and every message is built out of line in `diagnose`, which walks the checks again in
-// a fixed order and reports the first violation. Nothing on the success path allocates.
+// nanoseconds), so the factories first try `fast_view`: one dispatch-key test recognises a plain
+// dense tensor of the wanted device type (Note [interop fast path, key test]), then every check is
+// an inline read of a TensorImpl field or a bit test, ordered so the common case decides early,
+// with no out-of-line or virtual torch call, no allocation and no copy of the view (it is filled
+// inside the result). Anything the key test does not recognise, and every failure, goes to the
+// cold `*_slow` functions: `try_view` asks torch through its full API (accepting unusual but valid
+// tensors), and `diagnose` walks the checks again in a fixed order and reports the first violation.
 #include "interop_internal.hpp"
 
 #include <ai_core/dtype.hpp>
@@ -707,19 +711,6 @@ void release_null_context(void* thunk) {
   delete self;
 }
 
-// Note [null owner context]: torch's TensorMaker keeps the context in a unique_ptr and builds the
-// DataPtr from it only `if (ctx_)`: a null context with a release function would never be
-// released (found by tests/bad_input_test.cpp's resource-hygiene count). Such an owner's release
-// runs through this small heap thunk instead, which calls `release(nullptr)` once.
-struct NullContextRelease {
-  BufferOwner::ReleaseFn release;
-};
-void release_null_context(void* thunk) {
-  auto* self = static_cast<NullContextRelease*>(thunk);
-  self->release(nullptr);
-  delete self;
-}
-
 /// Checks what `to_tensor` needs of any view (made by from_raw, a factory, or by hand).
 Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_view what) {
   if (buffer.is_read_only()) {
@@ -744,16 +735,6 @@ Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_vie
 Result<at::Tensor> to_tensor(const TensorBufferView& buffer, BufferOwner owner) {
   AI_CORE_TRY(check_tensor_target(buffer, "to_tensor"));
   auto [context, release] = owner.release_ownership();
-  if (context == nullptr && release != nullptr) {  // Note [null owner context]
-    auto* thunk = new (std::nothrow) NullContextRelease{release};
-    if (thunk == nullptr) {
-      release(nullptr);
-      return CoreError::oom("to_tensor: allocating the owner's release thunk",
-                            sizeof(NullContextRelease));
-    }
-    context = thunk;
-    release = &release_null_context;
-  }
   if (context == nullptr && release != nullptr) {  // Note [null owner context]
     auto* thunk = new (std::nothrow) NullContextRelease{release};
     if (thunk == nullptr) {
