@@ -16,6 +16,7 @@
 #include <ATen/ops/zeros.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <c10/core/InferenceMode.h>
 #include <c10/util/accumulate.h>
 
 #if AI_CORE_WITH_CUDA
@@ -178,6 +179,42 @@ TEST(TensorBufferViewTest, ReadOnlyAccessDoesNotNeedAMutableTensor) {
                                ai_core::as_host_buffer(t, {.access = Access::read_only}));
   EXPECT_TRUE(v.is_read_only());
   EXPECT_EQ(v.data(), t.const_data_ptr());
+}
+
+TEST(TensorBufferViewTest, FastPathAgreesWithTorchOnLayouts) {
+  // The fast path computes contiguity itself (Note [interop fast path, key test]); it must match
+  // torch's definition on odd layouts, and accept the plain-tensor variants.
+  at::Tensor grad = cpu_floats({2, 3});
+  grad.set_requires_grad(true);
+  std::vector<at::Tensor> tensors = {
+      cpu_floats({2, 3}), cpu_floats({2, 3}).t(), cpu_floats({4, 1, 3}).as_strided({4, 1, 3}, {3, 77, 1}),
+      cpu_floats({3}).expand({2, 3}), cpu_floats({0, 4}).as_strided({0, 4}, {9, 2}),
+      cpu_floats({6}).slice(0, 0, 6, 2), cpu_floats({1, 1}).as_strided({1, 1}, {5, 9}),
+      cpu_floats({2, 3, 4}).permute({0, 2, 1}), grad,
+  };
+  {
+    c10::InferenceMode guard;
+    tensors.push_back(cpu_floats({5, 2}));
+  }
+  for (const at::Tensor& t : tensors) {
+    SCOPED_TRACE(::testing::PrintToString(t.sizes()) + " " + ::testing::PrintToString(t.strides()));
+    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v,
+                                 ai_core::as_host_buffer(t, {.contiguity = Contiguity::any}));
+    EXPECT_EQ(v.is_contiguous(), t.is_contiguous());
+    EXPECT_EQ(v.data(), t.numel() == 0 ? nullptr : t.data_ptr());
+    EXPECT_THAT(v.sizes(), ::testing::ElementsAreArray(t.sizes().vec()));
+    EXPECT_THAT(v.strides(), ::testing::ElementsAreArray(t.strides().vec()));
+    EXPECT_EQ(v.numel(), t.numel());
+    for (std::int64_t d = v.rank(); d < static_cast<std::int64_t>(ai_core::kMaxBufferRank); ++d) {
+      EXPECT_EQ(v.sizes().data()[d], 0);  // zero past the rank
+    }
+    EXPECT_EQ(ai_core::as_host_buffer(t).has_value(), t.is_contiguous());
+    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer b,
+                                 ai_core::make_host_buffer(t, {.contiguity = Contiguity::any}));
+    EXPECT_EQ(b.data(), v.data());
+    EXPECT_EQ(b.byte_size(), v.byte_size());
+    EXPECT_TRUE(b.owns_storage());
+  }
 }
 
 TEST(TensorBufferViewTest, EveryInteropDtypeIsAccepted) {
