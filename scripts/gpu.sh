@@ -54,8 +54,9 @@ if [ -z "${SKIP_SANITIZER:-}" ]; then
 import json, sys
 for t in json.load(sys.stdin)["tests"]:
     cmd = t.get("command") or []
-    if cmd and not cmd[0].endswith(("python3", "cmake", "ctest")) and "/python" not in cmd[0]:
-        print(cmd[0])')
+    # GoogleTest binaries only (not the ai-core tool runs or the Python script), one per binary.
+    if cmd and cmd[0].endswith("_test") and len(cmd) == 1:
+        print(cmd[0])' | sort -u)
   for tool in memcheck racecheck; do
     clean=0; dirty=0
     for exe in "${cuda_tests[@]}"; do

@@ -125,22 +125,19 @@ __device__ __forceinline__ std::uint32_t pack2<__nv_bfloat16>(float lo, float hi
 // Stores 16 consecutive values at `out` (16-byte aligned) with streaming stores: the output is
 // written once and not read back by this kernel, so it should not evict the codes from L2.
 template <class T>
-__device__ __forceinline__ void store16(T* out, const float (&v)[16]) {
-  uint4 w[2];
-  std::uint32_t* words = reinterpret_cast<std::uint32_t*>(w);
-#pragma unroll
-  for (int k = 0; k < 8; ++k) words[k] = pack2<T>(v[2 * k], v[2 * k + 1]);
-  uint4* dst = reinterpret_cast<uint4*>(out);
-  __stcs(dst, w[0]);
-  __stcs(dst + 1, w[1]);
+__device__ __forceinline__ void store8(T* out, const float (&v)[8]) {
+  uint4 w;
+  w.x = pack2<T>(v[0], v[1]);
+  w.y = pack2<T>(v[2], v[3]);
+  w.z = pack2<T>(v[4], v[5]);
+  w.w = pack2<T>(v[6], v[7]);
+  __stcs(reinterpret_cast<uint4*>(out), w);
 }
 template <>
-__device__ __forceinline__ void store16<float>(float* out, const float (&v)[16]) {
+__device__ __forceinline__ void store8<float>(float* out, const float (&v)[8]) {
   float4* dst = reinterpret_cast<float4*>(out);
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    __stcs(dst + k, make_float4(v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]));
-  }
+  __stcs(dst, make_float4(v[0], v[1], v[2], v[3]));
+  __stcs(dst + 1, make_float4(v[4], v[5], v[6], v[7]));
 }
 
 // ---- dequantization --------------------------------------------------------------------------
@@ -148,10 +145,14 @@ __device__ __forceinline__ void store16<float>(float* out, const float (&v)[16])
 // Note [NF4 dequant kernel]
 // Dequantization reads 0.5 byte of codes and 1/64 of a float of absmax per element and writes 2
 // bytes (bf16): a pure bandwidth problem, so the kernel is shaped for the memory system:
-// - one "chunk" is 16 elements: one 8-byte code load (ld.global.nc through `__ldg`) becomes two
-//   16-byte bf16 stores (four for f32). Block sizes are powers of two >= 32, so a chunk never
-//   straddles two absmax blocks: one absmax load per chunk (the 4 chunks of a 64-block hit the same
-//   L1 line), and the block index is a shift, never a 64-bit division;
+// - one "chunk" is 8 elements: one 4-byte code load (ld.global.nc through `__ldg`) becomes one
+//   16-byte bf16 store (two for f32), and consecutive lanes take consecutive chunks, so a warp's
+//   store covers 512 contiguous bytes and writes every 32-byte sector whole. (A first version gave
+//   each lane 16 elements and two 16-byte stores 32 bytes apart: each store instruction then wrote
+//   half of every sector, and the H100 ran it at 0.56 of the copy bandwidth.) Block sizes are
+//   powers of two >= 32, so a chunk never straddles two absmax blocks: one absmax load per chunk
+//   (the 8 chunks of a 64-block hit the same L1 line), and the block index is a shift, never a
+//   64-bit division;
 // - the 16-entry table lives in shared memory: 16 floats sit in 16 different banks, so any pattern
 //   of lookups by a warp is conflict-free;
 // - a grid-stride loop over one resident wave of the device, 2048 threads per SM (the launch bounds
@@ -169,9 +170,11 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
                       ai_core::TensorView<const float, 1> absmax_view,
                       ai_core::TensorView<T, 1> out_view, std::int64_t num_chunks,
                       int chunk_shift) {
-  // Raw restrict pointers from the views: the vector loads and stores need them, and they tell
-  // the compiler the three arrays do not alias.
-  const uint2* __restrict__ codes = reinterpret_cast<const uint2*>(code_view.data());
+  // Note [NF4 dequant kernel]. A chunk is 8 elements: 4 bytes of codes, one 16-byte store (bf16,
+  // f16) or two (f32). Lane k of a warp handles chunk base + k, so each warp-wide load reads 128
+  // contiguous bytes and each warp-wide store writes 512 contiguous bytes: every 32-byte sector
+  // is written whole by one instruction.
+  const std::uint32_t* __restrict__ codes = reinterpret_cast<const std::uint32_t*>(code_view.data());
   const float* __restrict__ absmax = absmax_view.data();
   T* __restrict__ out = out_view.data();
   __shared__ float lut[kNumCodes];
@@ -180,7 +183,7 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
   const std::int64_t stride = std::int64_t{gridDim.x} * kThreads;
   for (std::int64_t base = std::int64_t{blockIdx.x} * kThreads + threadIdx.x; base < num_chunks;
        base += kUnroll * stride) {
-    uint2 q[kUnroll];
+    std::uint32_t q[kUnroll];
     float scale[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
@@ -194,17 +197,14 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
     for (int u = 0; u < kUnroll; ++u) {
       const std::int64_t i = base + u * stride;
       if (i < num_chunks) {
-        float v[16];
+        float v[8];
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          const std::uint32_t lo_word = q[u].x >> (8 * k);
-          const std::uint32_t hi_word = q[u].y >> (8 * k);
-          v[2 * k] = lut[(lo_word >> 4) & 0xF] * scale[u];
-          v[2 * k + 1] = lut[lo_word & 0xF] * scale[u];
-          v[8 + 2 * k] = lut[(hi_word >> 4) & 0xF] * scale[u];
-          v[8 + 2 * k + 1] = lut[hi_word & 0xF] * scale[u];
+        for (int k = 0; k < 4; ++k) {  // byte k holds elements 2k (high nibble) and 2k + 1
+          const std::uint32_t byte = q[u] >> (8 * k);
+          v[2 * k] = lut[(byte >> 4) & 0xF] * scale[u];
+          v[2 * k + 1] = lut[byte & 0xF] * scale[u];
         }
-        store16(out + i * 16, v);
+        store8(out + i * 8, v);
       }
     }
   }
@@ -237,15 +237,15 @@ cudaError_t launch_dequantize(ai_core::TensorView<const std::uint8_t, 1> codes,
                               ai_core::TensorView<const float, 1> absmax, int log2_block,
                               ai_core::TensorView<T, 1> out, cudaStream_t stream) {
   const std::int64_t numel = out.size(0);
-  const bool vectors = reinterpret_cast<std::uintptr_t>(codes.data()) % 8 == 0 &&
+  const bool vectors = reinterpret_cast<std::uintptr_t>(codes.data()) % 4 == 0 &&
                        reinterpret_cast<std::uintptr_t>(out.data()) % 16 == 0;
-  const std::int64_t num_chunks = vectors ? numel / 16 : 0;
+  const std::int64_t num_chunks = vectors ? numel / 8 : 0;
   if (num_chunks > 0) {
     dequantize_chunks<T><<<grid_for<dequantize_chunks<T>>(num_chunks), kThreads, 0, stream>>>(
-        codes, absmax, out, num_chunks, log2_block - 4);
+        codes, absmax, out, num_chunks, log2_block - 3);
     if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
   }
-  const std::int64_t begin = num_chunks * 16;
+  const std::int64_t begin = num_chunks * 8;
   if (begin < numel) {
     dequantize_elements<T>
         <<<grid_for<dequantize_elements<T>>(numel - begin), kThreads, 0, stream>>>(

@@ -52,7 +52,7 @@ ai_core::Result<NonFinite> quantize_cuda(const ai_core::TensorBufferView& input,
 
 /// Enqueues the dequantize kernel on `output.stream()`: `codes` and `absmax` as above, `output` a
 /// 1-D contiguous f32/f16/bf16 buffer of numel elements. Same results as `dequantize_cpu`, bit for
-/// bit. Uses 8-byte code loads and 16-byte stores when `codes` is 8-byte and `output` 16-byte
+/// bit. Uses 4-byte code loads and 16-byte stores when `codes` is 4-byte and `output` 16-byte
 /// aligned, else a per-element path. Does not synchronise.
 ai_core::Result<void> dequantize_cuda(const ai_core::TensorBufferView& codes,
                                       const ai_core::TensorBufferView& absmax, int log2_block,
