@@ -16,11 +16,8 @@ stages=("$@"); [ ${#stages[@]} -eq 0 ] && stages=(asan tsan fuzz)
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 JOBS=${JOBS:-$(nproc)}
 supp="$(pwd)/tests/sanitizers"
-# -O1 -g1: what the sanitizers need (usable speed, file:line in reports) at the least compile
-# time; these stages are build-bound on a 2-core machine.
-common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
-        -DAI_CORE_WITH_CUDA=OFF -DAI_CORE_BUILD_BENCHMARKS=OFF -DAI_CORE_BUILD_TOOLS=OFF
-        -DAI_CORE_INSTALL=OFF)
+common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAI_CORE_WITH_CUDA=OFF
+        -DAI_CORE_BUILD_BENCHMARKS=OFF -DAI_CORE_BUILD_TOOLS=OFF -DAI_CORE_INSTALL=OFF)
 # ccache, as in scripts/build.sh: another clone on this machine (CI's) reuses the objects.
 if command -v ccache >/dev/null 2>&1; then
   export CCACHE_BASEDIR="$(pwd)" CCACHE_NOHASHDIR=1
