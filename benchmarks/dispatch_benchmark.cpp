@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
                                  BM_Guard_OptionalCUDAGuard_Switch);
     benchmark::RegisterBenchmark("BM_Guard_DeviceScope_Switch", BM_Guard_DeviceScope_Switch);
   } else if (gpus == 1) {
-    std::fprintf(stderr, "dispatch_benchmark: one CUDA device, the *_Switch benchmarks are skipped\n");
+    std::fprintf(stderr,
+                 "dispatch_benchmark: one CUDA device, the *_Switch benchmarks are skipped\n");
   }
 #else
   std::fprintf(stderr, "dispatch_benchmark: built without CUDA, the GPU benchmarks are skipped\n");

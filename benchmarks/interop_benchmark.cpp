@@ -130,7 +130,8 @@ void from_blob(benchmark::State& state, bool cuda) {
   void* raw = t.data_ptr();
   auto opts = t.options();
   for (auto _ : state) {
-    at::Tensor u = at::from_blob(raw, {1024, 1024}, {1024, 1}, [](void*) {}, opts);
+    at::Tensor u = at::from_blob(
+        raw, {1024, 1024}, {1024, 1}, [](void*) {}, opts);
     benchmark::DoNotOptimize(u.data_ptr());
   }
 }
@@ -144,7 +145,8 @@ void to_tensor(benchmark::State& state, bool cuda) {
                                                   strides, t.device());
   if (!view) return state.SkipWithError(view.error().to_string().c_str());
   for (auto _ : state) {
-    auto u = ai_core::to_tensor(*view, ai_core::BufferOwner::from_function(nullptr, &release_nothing));
+    auto u =
+        ai_core::to_tensor(*view, ai_core::BufferOwner::from_function(nullptr, &release_nothing));
     benchmark::DoNotOptimize(u->data_ptr());
   }
 }

@@ -24,10 +24,10 @@
 //     before warning. The Rust crate warned even when CPU was forced.
 //   - Where it goes: always `ai_core::log(warn, ...)` (so `LogCapture` and a host's logger see it),
 //     and on stderr in every case: by way of ai_core's default logger when that logger is installed
-//     and shows warnings (`logger_reaches_stderr(warn)`), otherwise written to stderr directly — the
-//     host silenced logging, raised the level, or routed ai_core's logger to its own sinks (a file,
-//     a collector). Never twice on the terminal. The subprocess tests (tests/device_test.cpp) count
-//     it on stderr exactly once in each case.
+//     and shows warnings (`logger_reaches_stderr(warn)`), otherwise written to stderr directly —
+//     the host silenced logging, raised the level, or routed ai_core's logger to its own sinks (a
+//     file, a collector). Never twice on the terminal. The subprocess tests (tests/device_test.cpp)
+//     count it on stderr exactly once in each case.
 //
 // Note [cached device selection]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -59,11 +59,13 @@ namespace {
 
 // --- environment parsing ------------------------------------------------------------------------
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 Result<bool> parse_bool(std::string_view name, std::string_view value) {
@@ -95,13 +97,15 @@ Result<int> parse_ordinal(std::string_view name, std::string_view value) {
   if (!ok) {
     return CoreError::invalid_config(std::string(name) + "=" + detail::quote(value) +
                                      " is not a CUDA device ordinal: expected a decimal integer "
-                                     "from 0 to " + std::to_string(kMaxCudaOrdinal));
+                                     "from 0 to " +
+                                     std::to_string(kMaxCudaOrdinal));
   }
   return ordinal;
 }
 
 Result<FallbackPolicy> parse_fallback(std::string_view name, std::string_view value) {
-  for (FallbackPolicy policy : {FallbackPolicy::warn, FallbackPolicy::error, FallbackPolicy::allow}) {
+  for (FallbackPolicy policy :
+       {FallbackPolicy::warn, FallbackPolicy::error, FallbackPolicy::allow}) {
     if (equals_ignoring_case(value, to_string(policy))) return policy;
   }
   return CoreError::invalid_config(std::string(name) + "=" + detail::quote(value) +
@@ -168,7 +172,8 @@ Result<DeviceConfig> read_env(const Lookup& lookup, std::vector<EnvVariableRepor
           [&](const char* name, std::string_view value) -> Result<std::string> {
             AI_CORE_ASSIGN_OR_RETURN(const bool force, parse_bool(name, value));
             config.with_force_cpu(force);
-            DeviceConfigAccess::force_cpu_source(config) = std::string(name) + "=" + std::string(value);
+            DeviceConfigAccess::force_cpu_source(config) =
+                std::string(name) + "=" + std::string(value);
             if (!describe) return std::string();
             return force ? std::string("decides force_cpu = true: the CPU is used, no warning")
                          : std::string("decides force_cpu = false");
@@ -179,7 +184,8 @@ Result<DeviceConfig> read_env(const Lookup& lookup, std::vector<EnvVariableRepor
           [&](const char* name, std::string_view value) -> Result<std::string> {
             AI_CORE_ASSIGN_OR_RETURN(const int ordinal, parse_ordinal(name, value));
             config.with_cuda_device(ordinal);
-            DeviceConfigAccess::cuda_device_source(config) = std::string(name) + "=" + std::string(value);
+            DeviceConfigAccess::cuda_device_source(config) =
+                std::string(name) + "=" + std::string(value);
             if (!describe) return std::string();
             std::string effect = "decides the CUDA ordinal: cuda:" + std::to_string(ordinal);
             if (std::string_view(name) == "LOCAL_RANK") {
@@ -189,14 +195,15 @@ Result<DeviceConfig> read_env(const Lookup& lookup, std::vector<EnvVariableRepor
           });
   if (error && !describe) return std::move(*error);
 
-  resolve(lookup, detail::kFallbackVariables, report, error,
-          [&](const char* name, std::string_view value) -> Result<std::string> {
-            AI_CORE_ASSIGN_OR_RETURN(const FallbackPolicy policy, parse_fallback(name, value));
-            config.with_fallback(policy);
-            DeviceConfigAccess::fallback_source(config) = std::string(name) + "=" + std::string(value);
-            if (!describe) return std::string();
-            return std::string("decides the CPU fallback policy: ") + std::string(to_string(policy));
-          });
+  resolve(
+      lookup, detail::kFallbackVariables, report, error,
+      [&](const char* name, std::string_view value) -> Result<std::string> {
+        AI_CORE_ASSIGN_OR_RETURN(const FallbackPolicy policy, parse_fallback(name, value));
+        config.with_fallback(policy);
+        DeviceConfigAccess::fallback_source(config) = std::string(name) + "=" + std::string(value);
+        if (!describe) return std::string();
+        return std::string("decides the CPU fallback policy: ") + std::string(to_string(policy));
+      });
   if (error) return std::move(*error);
   return config;
 }
@@ -226,7 +233,8 @@ struct ProbeState {
 };
 
 ProbeState& probe_state() {
-  static ProbeState* state = new ProbeState();  // Leaked on purpose: Note [cached device selection].
+  static ProbeState* state =
+      new ProbeState();  // Leaked on purpose: Note [cached device selection].
   return *state;
 }
 
@@ -304,7 +312,8 @@ void reset_state_locked() {
 
 }  // namespace
 
-// --- DeviceConfig ---------------------------------------------------------------------------------
+// --- DeviceConfig
+// ---------------------------------------------------------------------------------
 
 std::string_view to_string(FallbackPolicy policy) noexcept {
   switch (policy) {
@@ -317,16 +326,17 @@ std::string_view to_string(FallbackPolicy policy) noexcept {
 
 Result<void> DeviceConfig::validate() const {
   if (cuda_device_ < 0 || cuda_device_ > kMaxCudaOrdinal) {
-    std::string origin = cuda_device_source_.empty() ? std::string() : " (" + cuda_device_source_ + ")";
-    return CoreError::invalid_config("DeviceConfig: cuda_device is " + std::to_string(cuda_device_) +
-                                     origin + ": expected an ordinal from 0 to " +
-                                     std::to_string(kMaxCudaOrdinal));
+    std::string origin =
+        cuda_device_source_.empty() ? std::string() : " (" + cuda_device_source_ + ")";
+    return CoreError::invalid_config(
+        "DeviceConfig: cuda_device is " + std::to_string(cuda_device_) + origin +
+        ": expected an ordinal from 0 to " + std::to_string(kMaxCudaOrdinal));
   }
   if (fallback_ != FallbackPolicy::warn && fallback_ != FallbackPolicy::error &&
       fallback_ != FallbackPolicy::allow) {
-    return CoreError::invalid_config(
-        "DeviceConfig: fallback policy has the value " +
-        std::to_string(static_cast<int>(fallback_)) + ": expected warn (0), error (1) or allow (2)");
+    return CoreError::invalid_config("DeviceConfig: fallback policy has the value " +
+                                     std::to_string(static_cast<int>(fallback_)) +
+                                     ": expected warn (0), error (1) or allow (2)");
   }
   if (component_.empty()) {
     return CoreError::invalid_config(
@@ -375,7 +385,8 @@ std::shared_ptr<CudaProbe> installed_cuda_probe() {
 
 }  // namespace detail
 
-// --- selection ------------------------------------------------------------------------------------
+// --- selection
+// ------------------------------------------------------------------------------------
 
 Result<c10::Device> get_device(const DeviceConfig& config) {
   const int ordinal = config.cuda_device();
@@ -387,8 +398,8 @@ Result<c10::Device> get_device(const DeviceConfig& config) {
 
   if (config.force_cpu()) {
     if (first_time(g_force_cpu_logged)) {
-      log(LogLevel::info, config.component() + ": using the CPU as asked (" +
-                              force_cpu_origin(config) + ")");
+      log(LogLevel::info,
+          config.component() + ": using the CPU as asked (" + force_cpu_origin(config) + ")");
     }
     return c10::Device(c10::DeviceType::CPU);
   }
@@ -418,8 +429,7 @@ Result<c10::Device> get_device(const DeviceConfig& config) {
                                 " (CPU fallback policy: allow)");
       }
       return c10::Device(c10::DeviceType::CPU);
-    case FallbackPolicy::error:
-      break;
+    case FallbackPolicy::error: break;
   }
   return detail::fallback_forbidden(config, snapshot->reason);
 }
@@ -437,11 +447,12 @@ void warn_if_cpu(c10::Device device, std::string_view component) noexcept {
     g_components.store(node.get(), std::memory_order_release);
     state.nodes.push_back(std::move(node));
 
-    const std::string name = component.empty() ? std::string("(unnamed component)")
-                                               : std::string(component);
+    const std::string name =
+        component.empty() ? std::string("(unnamed component)") : std::string(component);
     if (g_cpu_warning_given.load(std::memory_order_relaxed)) {
-      log(LogLevel::debug, name + " also runs on the CPU (the CPU fallback warning is shown once "
-                                  "per process)");
+      log(LogLevel::debug, name +
+                               " also runs on the CPU (the CPU fallback warning is shown once "
+                               "per process)");
       return;
     }
     g_cpu_warning_given.store(true, std::memory_order_relaxed);
@@ -450,11 +461,10 @@ void warn_if_cpu(c10::Device device, std::string_view component) noexcept {
           name + " runs on the CPU, declared intended by the environment (RUST_AI_FORCE_CPU)");
       return;
     }
-    const std::string reason =
-        snapshot->usable
-            ? "CUDA is usable (" + std::to_string(snapshot->device_count) +
-                  " device(s) visible) but it was handed a CPU device"
-            : snapshot->reason;
+    const std::string reason = snapshot->usable
+                                   ? "CUDA is usable (" + std::to_string(snapshot->device_count) +
+                                         " device(s) visible) but it was handed a CPU device"
+                                   : snapshot->reason;
     // Note [CPU fallback warning]: the text names the component, the reason, the cost and the fix.
     const std::string message =
         name + " is running on the CPU: " + reason +

@@ -226,14 +226,14 @@ void* cuda_primary_context(c10::DeviceIndex index) noexcept {
 }
 
 CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex requested) {
-  const c10::Device device(c10::DeviceType::CUDA, requested < -1 ? c10::DeviceIndex{-1} : requested);
+  const c10::Device device(c10::DeviceType::CUDA,
+                           requested < -1 ? c10::DeviceIndex{-1} : requested);
   const auto runtime_error = [&entry] {
     const auto err = static_cast<cudaError_t>(entry.error);
     return std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")";
   };
   switch (entry.state) {
-    case DeviceScopeState::no_cuda_build:
-      break;  // Not produced by a CUDA build.
+    case DeviceScopeState::no_cuda_build: break;  // Not produced by a CUDA build.
     case DeviceScopeState::no_device:
       return CoreError::device_not_available(
           device, "no usable CUDA device: cudaGetDeviceCount reported " + runtime_error());
@@ -243,16 +243,16 @@ CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex req
                       "), the CUDA devices visible to this process (CUDA_VISIBLE_DEVICES applies)");
     case DeviceScopeState::runtime_error: {
       const auto err = static_cast<cudaError_t>(entry.error);
-      return CoreError::cuda(entry.error, cudaGetErrorName(err),
-                             "making " + device.str() + " current failed: " + cudaGetErrorString(err));
+      return CoreError::cuda(
+          entry.error, cudaGetErrorName(err),
+          "making " + device.str() + " current failed: " + cudaGetErrorString(err));
     }
     case DeviceScopeState::driver_error:
-      return CoreError::cuda(entry.error, driver_error_name(guard_state(), entry.error),
-                             "making the primary context of cuda:" + std::to_string(entry.index) +
-                                 " current failed");
+      return CoreError::cuda(
+          entry.error, driver_error_name(guard_state(), entry.error),
+          "making the primary context of cuda:" + std::to_string(entry.index) + " current failed");
     case DeviceScopeState::unchanged:
-    case DeviceScopeState::switched:
-      break;
+    case DeviceScopeState::switched: break;
   }
   return CoreError::kernel("internal error: device_scope_error called for " + device.str() +
                            " whose scope was entered");
@@ -271,7 +271,8 @@ void* current_cuda_context() noexcept { return nullptr; }
 void* cuda_primary_context(c10::DeviceIndex /*index*/) noexcept { return nullptr; }
 
 CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex requested) {
-  const c10::Device device(c10::DeviceType::CUDA, requested < -1 ? c10::DeviceIndex{-1} : requested);
+  const c10::Device device(c10::DeviceType::CUDA,
+                           requested < -1 ? c10::DeviceIndex{-1} : requested);
   if (entry.state == DeviceScopeState::no_cuda_build) {
     return CoreError::device_not_available(
         device, "ai_core was built without CUDA support (AI_CORE_WITH_CUDA=0)");

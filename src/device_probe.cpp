@@ -140,7 +140,8 @@ class SystemCudaProbe final : public CudaProbe {
       if (options.query_free_memory) {
         std::size_t free_bytes = 0;
         std::size_t total_bytes = 0;
-        if (cudaSetDevice(i) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+        if (cudaSetDevice(i) == cudaSuccess &&
+            cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
           info.free_memory_bytes = free_bytes;
         }
         cudaGetLastError();
@@ -199,13 +200,15 @@ std::string format_cuda_version(int version) {
 
 std::string format_gib(std::uint64_t bytes) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  std::snprintf(buffer, sizeof buffer, "%.1f GiB",
+                static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
   return buffer;
 }
 
 std::string describe_device(const CudaDeviceInfo& device) {
   std::string text = device.name.empty() ? std::string("unnamed device") : device.name;
-  text += ", sm_" + std::to_string(device.capability_major) + std::to_string(device.capability_minor);
+  text +=
+      ", sm_" + std::to_string(device.capability_major) + std::to_string(device.capability_minor);
   if (device.total_memory_bytes > 0) text += ", " + format_gib(device.total_memory_bytes);
   return text;
 }
@@ -277,12 +280,14 @@ CoreError ordinal_out_of_range(const DeviceConfig& config, const CudaProbeResult
     detail += "; CUDA_VISIBLE_DEVICES=" + quote(visible);
   }
   if (config.cuda_device_source().starts_with("LOCAL_RANK=")) {
-    detail += "; if the launcher gives each rank its own GPU through CUDA_VISIBLE_DEVICES, set "
-              "RUST_AI_CUDA_DEVICE=0";
+    detail +=
+        "; if the launcher gives each rank its own GPU through CUDA_VISIBLE_DEVICES, set "
+        "RUST_AI_CUDA_DEVICE=0";
   }
   if (ordinal <= 127) {
     return CoreError::device_not_available(
-        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)), std::move(detail));
+        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)),
+        std::move(detail));
   }
   return CoreError::device_not_available("cuda:" + std::to_string(ordinal) + " (" + detail + ")");
 }
@@ -296,7 +301,8 @@ CoreError fallback_forbidden(const DeviceConfig& config, const std::string& reas
   const int ordinal = config.cuda_device();
   if (ordinal <= 127) {
     return CoreError::device_not_available(
-        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)), std::move(detail));
+        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)),
+        std::move(detail));
   }
   return CoreError::device_not_available("cuda:" + std::to_string(ordinal) + " (" + detail + ")");
 }

@@ -35,10 +35,12 @@ void add_informational_variables(const DeviceReportOptions& options, DeviceRepor
   } else if (visible->empty()) {
     visible_effect = "empty: the CUDA driver hides every device";
   } else {
-    visible_effect = "read by the CUDA driver: only these devices are visible, numbered from 0 "
-                     "in this order (ordinals index them)";
+    visible_effect =
+        "read by the CUDA driver: only these devices are visible, numbered from 0 "
+        "in this order (ordinals index them)";
   }
-  report.environment.push_back({"CUDA_VISIBLE_DEVICES", std::move(visible), std::move(visible_effect)});
+  report.environment.push_back(
+      {"CUDA_VISIBLE_DEVICES", std::move(visible), std::move(visible_effect)});
 
   auto level = lookup_variable(options, "SPDLOG_LEVEL");
   std::string level_effect = level ? "read by ai_core's default logger: its log level"
@@ -72,7 +74,8 @@ void decide(const DeviceConfig& config, DeviceReport& report) {
       report.reason = "CUDA is usable and cuda:" + std::to_string(ordinal) + " is visible (" +
                       ordinal_origin + ")";
       if (static_cast<std::size_t>(ordinal) < cuda.devices.size()) {
-        report.reason += ": " + detail::describe_device(cuda.devices[static_cast<std::size_t>(ordinal)]);
+        report.reason +=
+            ": " + detail::describe_device(cuda.devices[static_cast<std::size_t>(ordinal)]);
       }
       return;
     }
@@ -93,8 +96,7 @@ void decide(const DeviceConfig& config, DeviceReport& report) {
       report.reason = "no usable CUDA: " + why + "; CPU fallback policy allow (" + policy_origin +
                       "): the CPU, logged at info";
       return;
-    case FallbackPolicy::error:
-      break;
+    case FallbackPolicy::error: break;
   }
   report.error = detail::fallback_forbidden(config, why);
   report.reason = "no usable CUDA and the CPU fallback is forbidden";
@@ -199,12 +201,12 @@ std::string to_string(const DeviceReport& report) {
   } else {
     std::vector<std::vector<std::string>> rows{{"device", "name", "capability", "total", "free"}};
     for (const auto& device : cuda.devices) {
-      rows.push_back({"cuda:" + std::to_string(device.index), device.name,
-                      std::to_string(device.capability_major) + "." +
-                          std::to_string(device.capability_minor),
-                      detail::format_gib(device.total_memory_bytes),
-                      device.free_memory_bytes ? detail::format_gib(*device.free_memory_bytes)
-                                               : std::string("not queried")});
+      rows.push_back(
+          {"cuda:" + std::to_string(device.index), device.name,
+           std::to_string(device.capability_major) + "." + std::to_string(device.capability_minor),
+           detail::format_gib(device.total_memory_bytes),
+           device.free_memory_bytes ? detail::format_gib(*device.free_memory_bytes)
+                                    : std::string("not queried")});
     }
     text += table(rows);
   }
@@ -241,13 +243,15 @@ std::string to_json(const DeviceReport& report) {
   out += ",\"message\":";
   append_json_string(out, cuda.message);
   out += ",\"runtime_version\":";
-  append_json_optional(out, cuda.runtime_version
-                                ? std::optional<std::string>(detail::format_cuda_version(*cuda.runtime_version))
-                                : std::nullopt);
+  append_json_optional(
+      out, cuda.runtime_version
+               ? std::optional<std::string>(detail::format_cuda_version(*cuda.runtime_version))
+               : std::nullopt);
   out += ",\"driver_version\":";
-  append_json_optional(out, cuda.driver_version
-                                ? std::optional<std::string>(detail::format_cuda_version(*cuda.driver_version))
-                                : std::nullopt);
+  append_json_optional(
+      out, cuda.driver_version
+               ? std::optional<std::string>(detail::format_cuda_version(*cuda.driver_version))
+               : std::nullopt);
   out += ",\"device_count\":" + std::to_string(cuda.device_count) + ",\"devices\":[";
   for (std::size_t i = 0; i < cuda.devices.size(); ++i) {
     const CudaDeviceInfo& device = cuda.devices[i];
@@ -275,8 +279,8 @@ std::string to_json(const DeviceReport& report) {
     out += "}";
   }
   out += "],\"selected_device\":";
-  append_json_optional(out, report.device ? std::optional<std::string>(report.device->str())
-                                          : std::nullopt);
+  append_json_optional(
+      out, report.device ? std::optional<std::string>(report.device->str()) : std::nullopt);
   out += ",\"reason\":";
   append_json_string(out, report.reason);
   out += ",\"error\":";

@@ -22,24 +22,61 @@
 
 namespace ai_core {
 
-// --- dtypes and devices ---------------------------------------------------------------------------
+// --- dtypes and devices
+// ---------------------------------------------------------------------------
 
 Result<DLDataType> to_dlpack_dtype(c10::ScalarType dtype) {
   DLDataType out{};
   out.lanes = 1;
   switch (dtype) {
-    case c10::ScalarType::Float: out.code = kDLFloat; out.bits = 32; break;
-    case c10::ScalarType::Half: out.code = kDLFloat; out.bits = 16; break;
-    case c10::ScalarType::BFloat16: out.code = kDLBfloat; out.bits = 16; break;
-    case c10::ScalarType::Double: out.code = kDLFloat; out.bits = 64; break;
-    case c10::ScalarType::Char: out.code = kDLInt; out.bits = 8; break;
-    case c10::ScalarType::Byte: out.code = kDLUInt; out.bits = 8; break;
-    case c10::ScalarType::Short: out.code = kDLInt; out.bits = 16; break;
-    case c10::ScalarType::Int: out.code = kDLInt; out.bits = 32; break;
-    case c10::ScalarType::Long: out.code = kDLInt; out.bits = 64; break;
-    case c10::ScalarType::Bool: out.code = kDLBool; out.bits = 8; break;
-    case c10::ScalarType::Float8_e4m3fn: out.code = kDLFloat8_e4m3fn; out.bits = 8; break;
-    case c10::ScalarType::Float8_e5m2: out.code = kDLFloat8_e5m2; out.bits = 8; break;
+    case c10::ScalarType::Float:
+      out.code = kDLFloat;
+      out.bits = 32;
+      break;
+    case c10::ScalarType::Half:
+      out.code = kDLFloat;
+      out.bits = 16;
+      break;
+    case c10::ScalarType::BFloat16:
+      out.code = kDLBfloat;
+      out.bits = 16;
+      break;
+    case c10::ScalarType::Double:
+      out.code = kDLFloat;
+      out.bits = 64;
+      break;
+    case c10::ScalarType::Char:
+      out.code = kDLInt;
+      out.bits = 8;
+      break;
+    case c10::ScalarType::Byte:
+      out.code = kDLUInt;
+      out.bits = 8;
+      break;
+    case c10::ScalarType::Short:
+      out.code = kDLInt;
+      out.bits = 16;
+      break;
+    case c10::ScalarType::Int:
+      out.code = kDLInt;
+      out.bits = 32;
+      break;
+    case c10::ScalarType::Long:
+      out.code = kDLInt;
+      out.bits = 64;
+      break;
+    case c10::ScalarType::Bool:
+      out.code = kDLBool;
+      out.bits = 8;
+      break;
+    case c10::ScalarType::Float8_e4m3fn:
+      out.code = kDLFloat8_e4m3fn;
+      out.bits = 8;
+      break;
+    case c10::ScalarType::Float8_e5m2:
+      out.code = kDLFloat8_e5m2;
+      out.bits = 8;
+      break;
     default:
       return CoreError::invalid_config(str_cat("to_dlpack_dtype: dtype mismatch: expected ",
                                                DtypeSet::interop().to_string(), ", got ",
@@ -50,8 +87,8 @@ Result<DLDataType> to_dlpack_dtype(c10::ScalarType dtype) {
 
 Result<c10::ScalarType> from_dlpack_dtype(DLDataType dtype) {
   if (dtype.lanes != 1) {
-    return CoreError::not_implemented(str_cat("DLPack dtype with ", dtype.lanes,
-                                              " lanes (vector types); expected lanes 1"));
+    return CoreError::not_implemented(
+        str_cat("DLPack dtype with ", dtype.lanes, " lanes (vector types); expected lanes 1"));
   }
   const int code = dtype.code;
   const int bits = dtype.bits;
@@ -108,8 +145,7 @@ Result<DLDevice> to_dlpack_device(c10::Device device) {
 Result<c10::Device> from_dlpack_device(DLDevice device) {
   switch (static_cast<int>(device.device_type)) {
     case kDLCPU:
-    case kDLCUDAHost:
-      return c10::Device(c10::DeviceType::CPU);
+    case kDLCUDAHost: return c10::Device(c10::DeviceType::CPU);
     case kDLCUDA: {
       if (device.device_id < 0 || device.device_id > std::numeric_limits<c10::DeviceIndex>::max()) {
         return CoreError::invalid_config(str_cat("DLPack device id ", device.device_id,
@@ -121,13 +157,14 @@ Result<c10::Device> from_dlpack_device(DLDevice device) {
       return out;
     }
     default:
-      return CoreError::not_implemented(str_cat(
-          "DLPack device type ", static_cast<int>(device.device_type),
-          "; expected kDLCPU (1), kDLCUDA (2) or kDLCUDAHost (3)"));
+      return CoreError::not_implemented(
+          str_cat("DLPack device type ", static_cast<int>(device.device_type),
+                  "; expected kDLCPU (1), kDLCUDA (2) or kDLCUDAHost (3)"));
   }
 }
 
-// --- export ---------------------------------------------------------------------------------------
+// --- export
+// ---------------------------------------------------------------------------------------
 
 namespace {
 
@@ -203,7 +240,8 @@ Result<DLPackLegacyPtr> to_dlpack(const TensorBuffer& buffer) {
   return DLPackLegacyPtr(&block->managed);
 }
 
-// --- import ---------------------------------------------------------------------------------------
+// --- import
+// ---------------------------------------------------------------------------------------
 
 namespace {
 
@@ -220,19 +258,16 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
                                    std::string_view what) {
   const DLTensor& t = managed->dl_tensor;
   if (t.ndim < 0 || t.ndim > static_cast<std::int32_t>(kMaxBufferRank)) {
-    return CoreError::dim_mismatch(str_cat(what, ": ndim ", t.ndim,
-                                           " is out of range; expected 0 <= ndim <= ",
-                                           kMaxBufferRank));
+    return CoreError::dim_mismatch(str_cat(
+        what, ": ndim ", t.ndim, " is out of range; expected 0 <= ndim <= ", kMaxBufferRank));
   }
   const auto rank = static_cast<std::size_t>(t.ndim);
   if (rank > 0 && t.shape == nullptr) {
     return CoreError::invalid_config(
         str_cat(what, ": shape is null for ndim ", t.ndim, "; expected ndim extents"));
   }
-  AI_CORE_ASSIGN_OR_RETURN(c10::ScalarType dtype, from_dlpack_dtype(t.dtype),
-                           str_cat("in ", what));
-  AI_CORE_ASSIGN_OR_RETURN(c10::Device device, from_dlpack_device(t.device),
-                           str_cat("in ", what));
+  AI_CORE_ASSIGN_OR_RETURN(c10::ScalarType dtype, from_dlpack_dtype(t.dtype), str_cat("in ", what));
+  AI_CORE_ASSIGN_OR_RETURN(c10::Device device, from_dlpack_device(t.device), str_cat("in ", what));
   std::span<const std::int64_t> sizes(rank > 0 ? t.shape : nullptr, rank);
   std::int64_t compact[kMaxBufferRank] = {};
   std::span<const std::int64_t> strides;
@@ -256,8 +291,8 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
   AI_CORE_ASSIGN_OR_RETURN(const detail::LayoutFacts facts,
                            detail::check_layout(sizes, strides, element_size, what));
   if (t.data == nullptr && facts.numel > 0) {
-    return CoreError::invalid_config(str_cat(what, ": data is null but shape ", sizes, " holds ",
-                                             facts.numel, " elements"));
+    return CoreError::invalid_config(
+        str_cat(what, ": data is null but shape ", sizes, " holds ", facts.numel, " elements"));
   }
   if (t.byte_offset > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     return CoreError::invalid_config(
@@ -268,9 +303,9 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
   if (facts.numel == 0) data = nullptr;  // nothing is reachable; the producer's pointer is unused
   const auto address = reinterpret_cast<std::uintptr_t>(data);
   if (address % static_cast<std::uintptr_t>(element_size) != 0) {
-    return CoreError::invalid_config(str_cat(
-        what, ": data + byte_offset (", t.byte_offset, ") = address ", address,
-        " is not aligned to the element size ", element_size, " of ", dtype_name(dtype)));
+    return CoreError::invalid_config(
+        str_cat(what, ": data + byte_offset (", t.byte_offset, ") = address ", address,
+                " is not aligned to the element size ", element_size, " of ", dtype_name(dtype)));
   }
   // Success from here on: the storage takes ownership of `managed`.
   detail::InteropAccess::Fields f;
@@ -291,7 +326,8 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
     return TensorBuffer(view, std::move(storage), is_copy);
   } catch (const c10::Error& error) {
     // The DataPtr already owned `managed` and released it while unwinding.
-    return from_c10_error(error).with_context(str_cat("in ", what, " (the producer's deleter ran)"));
+    return from_c10_error(error).with_context(
+        str_cat("in ", what, " (the producer's deleter ran)"));
   }
 }
 

@@ -27,8 +27,8 @@
 #include <c10/core/TensorOptions.h>
 
 #include <bit>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <optional>
@@ -117,17 +117,18 @@ CoreError diagnose(const at::TensorBase& tensor, const BufferRequirements& req,
   }
   const c10::TensorImpl* impl = tensor.unsafeGetTensorImpl();
   if (impl->is_nested()) {
-    return CoreError::invalid_config(str_cat(
-        fn, ": nested tensors are not supported; expected a strided tensor", label));
+    return CoreError::invalid_config(
+        str_cat(fn, ": nested tensors are not supported; expected a strided tensor", label));
   }
   if (impl->key_set().has_any(kUnsupportedLayoutKeys) || impl->layout() != c10::kStrided) {
     return CoreError::invalid_config(str_cat(fn, ": layout ", layout_name(impl->layout()),
-                                             " is not supported; expected a strided tensor", label));
+                                             " is not supported; expected a strided tensor",
+                                             label));
   }
   if (impl->is_quantized()) {
-    return CoreError::invalid_config(str_cat(
-        fn, ": quantized tensors (dtype ", c10::toString(impl->dtype().toScalarType()),
-        ") are not supported; expected a plain dtype", label));
+    return CoreError::invalid_config(str_cat(fn, ": quantized tensors (dtype ",
+                                             c10::toString(impl->dtype().toScalarType()),
+                                             ") are not supported; expected a plain dtype", label));
   }
   if (impl->is_meta()) {
     return CoreError::invalid_config(
@@ -143,8 +144,9 @@ CoreError diagnose(const at::TensorBase& tensor, const BufferRequirements& req,
   }
   if (!impl->has_storage()) {
     return CoreError::invalid_config(str_cat(
-        fn, ": the tensor has no storage (a functional, fake or opaque tensor); expected a tensor "
-            "with memory",
+        fn,
+        ": the tensor has no storage (a functional, fake or opaque tensor); expected a tensor "
+        "with memory",
         label));
   }
   if (!impl->storage_initialized()) {
@@ -153,8 +155,9 @@ CoreError diagnose(const at::TensorBase& tensor, const BufferRequirements& req,
                 " elements but no allocated data; expected allocated storage", label));
   }
   if (impl->is_conj()) {
-    return CoreError::invalid_config(str_cat(
-        fn, ": the tensor has a pending conjugate bit; expected none (call resolve_conj())", label));
+    return CoreError::invalid_config(
+        str_cat(fn, ": the tensor has a pending conjugate bit; expected none (call resolve_conj())",
+                label));
   }
   if (impl->is_neg()) {
     return CoreError::invalid_config(str_cat(
@@ -174,15 +177,16 @@ CoreError diagnose(const at::TensorBase& tensor, const BufferRequirements& req,
                                            kMaxBufferRank, " of a TensorBufferView", label));
   }
   if (req.contiguity == Contiguity::copy_if_needed && !owning) {
-    return CoreError::invalid_config(str_cat(
-        fn, ": Contiguity::copy_if_needed needs an owning buffer to keep the copy alive; use "
-            "make_cuda_buffer or make_host_buffer",
-        label));
+    return CoreError::invalid_config(
+        str_cat(fn,
+                ": Contiguity::copy_if_needed needs an owning buffer to keep the copy alive; use "
+                "make_cuda_buffer or make_host_buffer",
+                label));
   }
   for (std::int64_t s : impl->strides()) {
     if (s < 0) {
-      return CoreError::invalid_config(str_cat(fn, ": negative strides ", impl->strides(),
-                                               " are not supported", label));
+      return CoreError::invalid_config(
+          str_cat(fn, ": negative strides ", impl->strides(), " are not supported", label));
     }
   }
   if (req.contiguity != Contiguity::any && !impl->is_contiguous()) {
@@ -197,23 +201,23 @@ CoreError diagnose(const at::TensorBase& tensor, const BufferRequirements& req,
   std::int64_t bytes = 0;
   if (!span_elements(impl->sizes(), impl->strides(), impl->numel(), &span) ||
       mul_overflows(span, dtype_size(dtype), &bytes)) {
-    return CoreError::invalid_config(str_cat(fn, ": the byte size of sizes ", impl->sizes(),
-                                             ", strides ", impl->strides(), " at ",
-                                             dtype_size(dtype), " bytes per element overflows int64",
-                                             label));
+    return CoreError::invalid_config(
+        str_cat(fn, ": the byte size of sizes ", impl->sizes(), ", strides ", impl->strides(),
+                " at ", dtype_size(dtype), " bytes per element overflows int64", label));
   }
   if (req.alignment < 0 || (req.alignment & (req.alignment - 1)) != 0) {
-    return CoreError::invalid_config(str_cat(fn, ": alignment requirement ", req.alignment,
-                                             " is not a power of two", label));
+    return CoreError::invalid_config(
+        str_cat(fn, ": alignment requirement ", req.alignment, " is not a power of two", label));
   }
   const auto address = reinterpret_cast<std::uintptr_t>(impl->data());
-  const auto needed = static_cast<std::uintptr_t>(std::max<std::int64_t>(req.alignment, dtype_size(dtype)));
+  const auto needed =
+      static_cast<std::uintptr_t>(std::max<std::int64_t>(req.alignment, dtype_size(dtype)));
   if (address % needed != 0) {
-    return CoreError::invalid_config(str_cat(
-        fn, ": the data pointer (address ", address, ", storage offset ", impl->storage_offset(),
-        ") is not aligned to ", needed, " bytes; the requirement is ", needed,
-        "-byte alignment (element size ", dtype_size(dtype), ", requested ", req.alignment, ")",
-        label));
+    return CoreError::invalid_config(
+        str_cat(fn, ": the data pointer (address ", address, ", storage offset ",
+                impl->storage_offset(), ") is not aligned to ", needed,
+                " bytes; the requirement is ", needed, "-byte alignment (element size ",
+                dtype_size(dtype), ", requested ", req.alignment, ")", label));
   }
   return CoreError::invalid_config(str_cat(fn, ": internal error: no violation found", label));
 }
@@ -225,7 +229,8 @@ bool try_view(const at::TensorBase& tensor, const BufferRequirements& req, c10::
   c10::TensorImpl* impl = tensor.unsafeGetTensorImpl();
   if (!tensor.defined()) return false;
   const c10::DispatchKeySet keys = impl->key_set();
-  constexpr auto bad_keys = kUnsupportedLayoutKeys | c10::DispatchKeySet(c10::DispatchKey::Quantized) |
+  constexpr auto bad_keys = kUnsupportedLayoutKeys |
+                            c10::DispatchKeySet(c10::DispatchKey::Quantized) |
                             c10::DispatchKeySet(c10::DispatchKey::NestedTensor) |
                             c10::DispatchKeySet(c10::DispatchKey::Conjugate) |
                             c10::DispatchKeySet(c10::DispatchKey::Negative);
@@ -256,8 +261,8 @@ bool try_view(const at::TensorBase& tensor, const BufferRequirements& req, c10::
       return false;
     }
   }
-  void* data = req.access == Access::read_only ? const_cast<void*>(impl->data())
-                                               : impl->mutable_data();
+  void* data =
+      req.access == Access::read_only ? const_cast<void*>(impl->data()) : impl->mutable_data();
   const std::int64_t alignment = req.alignment;
   if (alignment < 0 || (alignment & (alignment - 1)) != 0) return false;
   const auto address = reinterpret_cast<std::uintptr_t>(data);
@@ -303,9 +308,9 @@ struct PlainKeys<c10::DeviceType::CPU> {
 template <>
 struct PlainKeys<c10::DeviceType::CUDA> {
   static constexpr c10::DispatchKeySet dense{c10::DispatchKey::CUDA};
-  static constexpr c10::DispatchKeySet allowed = dense | c10::inplace_or_view_ks |
-                                                 c10::autograd_cuda_ks |
-                                                 c10::DispatchKeySet(c10::DispatchKey::AutocastCUDA);
+  static constexpr c10::DispatchKeySet allowed =
+      dense | c10::inplace_or_view_ks | c10::autograd_cuda_ks |
+      c10::DispatchKeySet(c10::DispatchKey::AutocastCUDA);
 };
 
 /// The fast path of the four factories (Note [interop fast path]): returns true after filling
@@ -314,11 +319,12 @@ struct PlainKeys<c10::DeviceType::CUDA> {
 /// tests only; torch's own inline accessors keep their unlikely-branch checks.
 template <c10::DeviceType Want>
 [[gnu::always_inline]] inline bool fast_view(const at::TensorBase& tensor,
-                                             const BufferRequirements& req,
-                                             bool allow_copy_request, TensorBufferView& out) {
+                                             const BufferRequirements& req, bool allow_copy_request,
+                                             TensorBufferView& out) {
   const c10::TensorImpl* impl = tensor.unsafeGetTensorImpl();
   const std::uint64_t keys = impl->key_set().raw_repr();
-  const std::uint64_t kDense = PlainKeys<Want>::dense.raw_repr();  // folded: raw_repr is not constexpr
+  const std::uint64_t kDense =
+      PlainKeys<Want>::dense.raw_repr();  // folded: raw_repr is not constexpr
   const std::uint64_t kAllowed = PlainKeys<Want>::allowed.raw_repr();
   // The undefined tensor's key set is empty: it fails the Dense test.
   if ((keys & ~kAllowed) != 0 || (keys & kDense) != kDense) return false;
@@ -415,8 +421,8 @@ template <c10::DeviceType Want>
       result = Unexpected(diagnose(tensor, req, want, /*owning=*/false, fn));
     }
   } catch (const c10::Error& error) {
-    result = Unexpected(
-        from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
+    result =
+        Unexpected(from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
   }
 }
 
@@ -468,8 +474,8 @@ template <c10::DeviceType Want>
     }
     result = Unexpected(diagnose(tensor, req, want, /*owning=*/true, fn));
   } catch (const c10::Error& error) {
-    result = Unexpected(
-        from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
+    result =
+        Unexpected(from_c10_error(error).with_context(str_cat("in ", fn, tensor_label(req.name))));
   }
 }
 
@@ -483,7 +489,8 @@ template <c10::DeviceType Want>
   bool done = false;
   try {
     TensorBuffer& buffer = *result;
-    done = fast_view<Want>(tensor, req, /*allow_copy_request=*/true, InteropAccess::view_of(buffer));
+    done =
+        fast_view<Want>(tensor, req, /*allow_copy_request=*/true, InteropAccess::view_of(buffer));
     if (C10_LIKELY(done)) {
       InteropAccess::set_storage(buffer, tensor.unsafeGetTensorImpl()->unsafe_storage());
     }
@@ -541,8 +548,8 @@ Result<LayoutFacts> check_layout(std::span<const std::int64_t> sizes,
   std::int64_t span = 0;
   if (!span_elements(sizes, strides, facts.numel, &span) ||
       mul_overflows(span, element_size, &facts.byte_size)) {
-    return CoreError::invalid_config(str_cat(what, ": the byte size of sizes ", sizes,
-                                             ", strides ", strides, " at ", element_size,
+    return CoreError::invalid_config(str_cat(what, ": the byte size of sizes ", sizes, ", strides ",
+                                             strides, " at ", element_size,
                                              " bytes per element overflows int64"));
   }
   facts.contiguous = is_compact(sizes, strides, facts.numel);
@@ -571,14 +578,14 @@ Result<void> check_device_exists(c10::Device device, std::string_view what) {
 CoreError tensor_view_error(const TensorBufferView& buffer, c10::ScalarType expected,
                             std::int64_t expected_rank, bool wants_write, bool index32) {
   if (buffer.dtype() != expected) {
-    return CoreError::invalid_config(str_cat("make_tensor_view: dtype mismatch: expected ",
-                                             dtype_name(expected), " (the view's element type), got ",
-                                             dtype_name(buffer.dtype())));
+    return CoreError::invalid_config(
+        str_cat("make_tensor_view: dtype mismatch: expected ", dtype_name(expected),
+                " (the view's element type), got ", dtype_name(buffer.dtype())));
   }
   if (buffer.rank() != expected_rank) {
     return CoreError::dim_mismatch(str_cat("make_tensor_view: rank mismatch: expected ",
-                                           expected_rank, " (the view's Rank), got ",
-                                           buffer.rank(), " (sizes ", buffer.sizes(), ")"));
+                                           expected_rank, " (the view's Rank), got ", buffer.rank(),
+                                           " (sizes ", buffer.sizes(), ")"));
   }
   if (wants_write && buffer.is_read_only()) {
     return CoreError::invalid_config(
@@ -597,7 +604,8 @@ CoreError tensor_view_error(const TensorBufferView& buffer, c10::ScalarType expe
 
 }  // namespace detail
 
-// --- TensorBufferView -----------------------------------------------------------------------------
+// --- TensorBufferView
+// -----------------------------------------------------------------------------
 
 StreamHandle TensorBufferView::stream() const noexcept {
   if (stream_pinned_) return stream_;
@@ -636,10 +644,10 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
   AI_CORE_ASSIGN_OR_RETURN(const detail::LayoutFacts facts,
                            detail::check_layout(sizes, strides, element_size, what));
   if (facts.byte_size > byte_size) {
-    return CoreError::invalid_config(str_cat(
-        what, ": sizes ", sizes, ", strides ", strides, " reach ", facts.byte_size,
-        " bytes (largest offset ", facts.byte_size / element_size - 1, " elements of ",
-        element_size, " bytes); expected at most the buffer's ", byte_size, " bytes"));
+    return CoreError::invalid_config(
+        str_cat(what, ": sizes ", sizes, ", strides ", strides, " reach ", facts.byte_size,
+                " bytes (largest offset ", facts.byte_size / element_size - 1, " elements of ",
+                element_size, " bytes); expected at most the buffer's ", byte_size, " bytes"));
   }
   if (data == nullptr && facts.numel > 0) {
     return CoreError::invalid_config(
@@ -649,8 +657,8 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
   const auto address = reinterpret_cast<std::uintptr_t>(data);
   if (address % static_cast<std::uintptr_t>(element_size) != 0) {
     return CoreError::invalid_config(str_cat(what, ": data address ", address,
-                                             " is not aligned to the element size ",
-                                             element_size, " of ", dtype_name(dtype)));
+                                             " is not aligned to the element size ", element_size,
+                                             " of ", dtype_name(dtype)));
   }
   AI_CORE_TRY(detail::check_device_exists(device, what));
   detail::InteropAccess::Fields f;
@@ -666,33 +674,35 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
   return detail::InteropAccess::make(f);
 }
 
-// --- tensor -> buffer -----------------------------------------------------------------------------
+// --- tensor -> buffer
+// -----------------------------------------------------------------------------
 
 // flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
 [[gnu::flatten]] Result<TensorBufferView> as_cuda_buffer(const at::TensorBase& tensor,
-                                        const BufferRequirements& requirements) {
+                                                         const BufferRequirements& requirements) {
   return detail::borrow<c10::DeviceType::CUDA>(tensor, requirements, "as_cuda_buffer");
 }
 
 // flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
 [[gnu::flatten]] Result<TensorBufferView> as_host_buffer(const at::TensorBase& tensor,
-                                        const BufferRequirements& requirements) {
+                                                         const BufferRequirements& requirements) {
   return detail::borrow<c10::DeviceType::CPU>(tensor, requirements, "as_host_buffer");
 }
 
 // flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
 [[gnu::flatten]] Result<TensorBuffer> make_cuda_buffer(const at::TensorBase& tensor,
-                                      const BufferRequirements& requirements) {
+                                                       const BufferRequirements& requirements) {
   return detail::own<c10::DeviceType::CUDA>(tensor, requirements, "make_cuda_buffer");
 }
 
 // flatten: torch's small inline accessors (strides()) are inlined too (Note [interop fast path]).
 [[gnu::flatten]] Result<TensorBuffer> make_host_buffer(const at::TensorBase& tensor,
-                                      const BufferRequirements& requirements) {
+                                                       const BufferRequirements& requirements) {
   return detail::own<c10::DeviceType::CPU>(tensor, requirements, "make_host_buffer");
 }
 
-// --- buffer -> tensor -----------------------------------------------------------------------------
+// --- buffer -> tensor
+// -----------------------------------------------------------------------------
 
 namespace {
 
@@ -715,8 +725,9 @@ void release_null_context(void* thunk) {
 Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_view what) {
   if (buffer.is_read_only()) {
     return CoreError::invalid_config(
-        str_cat(what, ": the buffer is read-only; a torch tensor cannot enforce read-only access "
-                      "(expected a read_write buffer)"));
+        str_cat(what,
+                ": the buffer is read-only; a torch tensor cannot enforce read-only access "
+                "(expected a read_write buffer)"));
   }
   if (!is_interop_dtype(buffer.dtype())) {
     return CoreError::invalid_config(str_cat(what, ": dtype mismatch: expected ",
@@ -724,8 +735,8 @@ Result<void> check_tensor_target(const TensorBufferView& buffer, std::string_vie
                                              dtype_name(buffer.dtype())));
   }
   if (buffer.data() == nullptr && buffer.numel() > 0) {
-    return CoreError::invalid_config(str_cat(what, ": the buffer's data is null but it holds ",
-                                             buffer.numel(), " elements"));
+    return CoreError::invalid_config(
+        str_cat(what, ": the buffer's data is null but it holds ", buffer.numel(), " elements"));
   }
   return detail::check_device_exists(buffer.device(), what);
 }
@@ -773,8 +784,8 @@ Result<at::Tensor> to_tensor(const TensorBuffer& buffer) {
     const c10::Storage& storage = buffer.storage();
     std::int64_t offset = 0;
     if (view.data() != nullptr) {
-      const auto delta = static_cast<const char*>(view.data()) -
-                         static_cast<const char*>(storage.data());
+      const auto delta =
+          static_cast<const char*>(view.data()) - static_cast<const char*>(storage.data());
       offset = delta / view.element_size();
     }
     const auto options = at::TensorOptions().dtype(view.dtype()).device(view.device());
@@ -790,7 +801,8 @@ Result<at::Tensor> to_tensor(const TensorBuffer& buffer) {
   }
 }
 
-// --- output buffers -------------------------------------------------------------------------------
+// --- output buffers
+// -------------------------------------------------------------------------------
 
 Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
     std::span<const std::int64_t> sizes, c10::ScalarType dtype, c10::Device device) {
@@ -853,8 +865,9 @@ Result<std::pair<at::Tensor, TensorBuffer>> allocate_like(const at::TensorBase& 
     return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA), device,
                                       "allocate_like: only CPU and CUDA tensors are supported");
   }
-  return allocate_output_buffer(std::span<const std::int64_t>(like.sizes().data(), like.sizes().size()),
-                                like.scalar_type(), device);
+  return allocate_output_buffer(
+      std::span<const std::int64_t>(like.sizes().data(), like.sizes().size()), like.scalar_type(),
+      device);
 }
 
 }  // namespace ai_core

@@ -96,7 +96,8 @@ CoreError no_cuda(std::string_view what) {
 
 }  // namespace detail
 
-// --- CudaEvent ------------------------------------------------------------------------------------
+// --- CudaEvent
+// ------------------------------------------------------------------------------------
 
 #if AI_CORE_WITH_CUDA
 
@@ -116,8 +117,8 @@ Result<void> CudaEvent::record(StreamHandle stream) {
     return CoreError::invalid_config("CudaEvent::record: the event was moved from");
   }
   c10::cuda::CUDAGuard guard(device_.index());
-  if (cudaError_t rc = cudaEventRecord(static_cast<cudaEvent_t>(event_),
-                                       static_cast<cudaStream_t>(stream));
+  if (cudaError_t rc =
+          cudaEventRecord(static_cast<cudaEvent_t>(event_), static_cast<cudaStream_t>(stream));
       rc != cudaSuccess) {
     return detail::cuda_error(rc, "CudaEvent::record: cudaEventRecord");
   }
@@ -182,7 +183,9 @@ Result<void> wait_stream(StreamHandle consumer, StreamHandle producer, c10::Devi
 Result<CudaEvent> CudaEvent::create(c10::Device /*device*/) {
   return detail::no_cuda("CudaEvent::create");
 }
-Result<void> CudaEvent::record(StreamHandle /*stream*/) { return detail::no_cuda("CudaEvent::record"); }
+Result<void> CudaEvent::record(StreamHandle /*stream*/) {
+  return detail::no_cuda("CudaEvent::record");
+}
 Result<void> CudaEvent::block(StreamHandle /*stream*/) const {
   return detail::no_cuda("CudaEvent::block");
 }
@@ -201,7 +204,8 @@ Result<void> wait_stream(StreamHandle /*consumer*/, StreamHandle /*producer*/,
 
 #endif
 
-// --- release_after --------------------------------------------------------------------------------
+// --- release_after
+// --------------------------------------------------------------------------------
 
 namespace {
 

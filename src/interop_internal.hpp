@@ -72,8 +72,8 @@ struct InteropAccess {
   };
   /// Returns the field pointers of `v`.
   static Raw raw(TensorBufferView& v) noexcept {
-    return Raw{&v.data_,     v.sizes_,   v.strides_, &v.numel_,  &v.byte_size_,  &v.stream_,
-               &v.device_,   &v.dtype_,  &v.rank_,   &v.access_, &v.contiguous_, &v.stream_pinned_};
+    return Raw{&v.data_,   v.sizes_,  v.strides_, &v.numel_,  &v.byte_size_,  &v.stream_,
+               &v.device_, &v.dtype_, &v.rank_,   &v.access_, &v.contiguous_, &v.stream_pinned_};
   }
   /// Returns an empty owning buffer whose view's arrays are left for `fill`/`raw` to write.
   static TensorBuffer uninitialized_buffer() noexcept {

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace ai_core {
@@ -151,7 +151,8 @@ bool logger_reaches_stderr(LogLevel level) noexcept {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     if (!r.logger) install_default_logger(r);
-    return r.logger_is_default && r.logger->should_log(static_cast<spdlog::level::level_enum>(level));
+    return r.logger_is_default &&
+           r.logger->should_log(static_cast<spdlog::level::level_enum>(level));
   } catch (...) {
     return false;
   }

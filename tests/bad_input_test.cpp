@@ -57,7 +57,8 @@ using ai_core::CoreError;
 using ai_core::ErrorCode;
 using ai_core::Result;
 
-// --- resource counters ----------------------------------------------------------------------------
+// --- resource counters
+// ----------------------------------------------------------------------------
 
 std::int64_t g_owners_made = 0;      // BufferOwners handed to to_tensor
 std::int64_t g_owners_released = 0;  // ... and released
@@ -80,7 +81,8 @@ struct Producer {
   float memory[64] = {};
   bool deleted = false;
 
-  Producer(std::vector<std::int64_t> shape_in, std::optional<std::vector<std::int64_t>> strides_in) {
+  Producer(std::vector<std::int64_t> shape_in,
+           std::optional<std::vector<std::int64_t>> strides_in) {
     ++g_dlpack_made;
     shape = std::move(shape_in);
     DLTensor& t = managed.dl_tensor;
@@ -116,7 +118,8 @@ struct Producer {
 using VersionedProducer = Producer<DLManagedTensorVersioned>;
 using LegacyProducer = Producer<DLManagedTensor>;
 
-// --- the table ------------------------------------------------------------------------------------
+// --- the table
+// ------------------------------------------------------------------------------------
 
 /// What a row's call produced: the error, or nothing when the call succeeded (a failure of the
 /// row).
@@ -170,7 +173,8 @@ Outcome from_raw(void* data, std::int64_t bytes, c10::ScalarType dtype,
   return outcome(ai_core::TensorBufferView::from_raw(data, bytes, dtype, sizes, strides, device));
 }
 
-Outcome allocate(std::vector<std::int64_t> sizes, c10::ScalarType dtype, c10::Device device = kCpu) {
+Outcome allocate(std::vector<std::int64_t> sizes, c10::ScalarType dtype,
+                 c10::Device device = kCpu) {
   return outcome(ai_core::allocate_output_buffer(sizes, dtype, device));
 }
 
@@ -228,11 +232,13 @@ std::vector<BadInput> table() {
   constexpr std::int64_t kBig = std::numeric_limits<std::int64_t>::max() / 2 + 1;
 
   std::vector<BadInput> rows = {
-      // --- error layer conversions -----------------------------------------------------------------
+      // --- error layer conversions
+      // -----------------------------------------------------------------
       {"from_c10_error", "c10::OutOfMemoryError", ErrorCode::out_of_memory, "out of memory",
        [] {
          try {
-           TORCH_CHECK_WITH(OutOfMemoryError, false, "CUDA out of memory. Tried to allocate 2.00 GiB");
+           TORCH_CHECK_WITH(OutOfMemoryError, false,
+                            "CUDA out of memory. Tried to allocate 2.00 GiB");
          } catch (const c10::Error& e) {
            return Outcome(ai_core::from_c10_error(e));
          }
@@ -265,31 +271,48 @@ std::vector<BadInput> table() {
       {"validated", "config failing validate()", ErrorCode::invalid_config, "lora rank 999",
        [] { return outcome(ai_core::validated(RankConfig{999})); }},
 
-      // --- environment / device selection ---------------------------------------------------------
+      // --- environment / device selection
+      // ---------------------------------------------------------
       {"DeviceConfig::from_env", "RUST_AI_FORCE_CPU=maybe", ErrorCode::invalid_config,
        "RUST_AI_FORCE_CPU='maybe' is not a boolean",
-       [] { return from_env({{"RUST_AI_FORCE_CPU", "maybe"}}); }},
+       [] {
+         return from_env({{"RUST_AI_FORCE_CPU", "maybe"}});
+       }},
       {"DeviceConfig::from_env", "AXOLOTL_FORCE_CPU= (empty)", ErrorCode::invalid_config,
        "AXOLOTL_FORCE_CPU='' is not a boolean",
-       [] { return from_env({{"AXOLOTL_FORCE_CPU", ""}}); }},
+       [] {
+         return from_env({{"AXOLOTL_FORCE_CPU", ""}});
+       }},
       {"DeviceConfig::from_env", "RUST_AI_CUDA_DEVICE=-1", ErrorCode::invalid_config,
        "RUST_AI_CUDA_DEVICE='-1' is not a CUDA device ordinal",
-       [] { return from_env({{"RUST_AI_CUDA_DEVICE", "-1"}}); }},
+       [] {
+         return from_env({{"RUST_AI_CUDA_DEVICE", "-1"}});
+       }},
       {"DeviceConfig::from_env", "RUST_AI_CUDA_DEVICE=abc", ErrorCode::invalid_config,
-       "RUST_AI_CUDA_DEVICE='abc'", [] { return from_env({{"RUST_AI_CUDA_DEVICE", "abc"}}); }},
+       "RUST_AI_CUDA_DEVICE='abc'",
+       [] {
+         return from_env({{"RUST_AI_CUDA_DEVICE", "abc"}});
+       }},
       {"DeviceConfig::from_env", "VSA_OPTIM_CUDA_DEVICE=99999 (above 32767)",
        ErrorCode::invalid_config, "from 0 to 32767",
-       [] { return from_env({{"VSA_OPTIM_CUDA_DEVICE", "99999"}}); }},
+       [] {
+         return from_env({{"VSA_OPTIM_CUDA_DEVICE", "99999"}});
+       }},
       {"DeviceConfig::from_env", "LOCAL_RANK=' 1' (space)", ErrorCode::invalid_config,
-       "LOCAL_RANK=' 1'", [] { return from_env({{"LOCAL_RANK", " 1"}}); }},
+       "LOCAL_RANK=' 1'",
+       [] {
+         return from_env({{"LOCAL_RANK", " 1"}});
+       }},
       {"DeviceConfig::from_env", "RUST_AI_CPU_FALLBACK=sometimes", ErrorCode::invalid_config,
        "expected warn, error or allow",
-       [] { return from_env({{"RUST_AI_CPU_FALLBACK", "sometimes"}}); }},
+       [] {
+         return from_env({{"RUST_AI_CPU_FALLBACK", "sometimes"}});
+       }},
       {"DeviceConfig::from_env", "null lookup function", ErrorCode::invalid_config,
        "lookup function is empty",
        [] { return outcome(DeviceConfig::from_env(ai_core::EnvLookup())); }},
-      {"DeviceConfig::validate", "cuda_device -1", ErrorCode::invalid_config,
-       "cuda_device is -1", [] { return outcome(DeviceConfig{}.with_cuda_device(-1).validate()); }},
+      {"DeviceConfig::validate", "cuda_device -1", ErrorCode::invalid_config, "cuda_device is -1",
+       [] { return outcome(DeviceConfig{}.with_cuda_device(-1).validate()); }},
       {"DeviceConfig::validate", "cuda_device 40000", ErrorCode::invalid_config,
        "expected an ordinal from 0 to 32767",
        [] { return outcome(DeviceConfig{}.with_cuda_device(40000).validate()); }},
@@ -298,30 +321,37 @@ std::vector<BadInput> table() {
        [] {
          return outcome(DeviceConfig{}.with_fallback(static_cast<FallbackPolicy>(7)).validate());
        }},
-      {"DeviceConfig::validate", "empty component", ErrorCode::invalid_config,
-       "component is empty", [] { return outcome(DeviceConfig{}.with_component("").validate()); }},
+      {"DeviceConfig::validate", "empty component", ErrorCode::invalid_config, "component is empty",
+       [] { return outcome(DeviceConfig{}.with_component("").validate()); }},
       {"get_device", "invalid config (ordinal -3)", ErrorCode::invalid_config, "cuda_device is -3",
        [] {
-         return get_device_with(FakeCudaProbe::with_devices(1), DeviceConfig{}.with_cuda_device(-3));
+         return get_device_with(FakeCudaProbe::with_devices(1),
+                                DeviceConfig{}.with_cuda_device(-3));
        }},
       {"get_device", "ordinal 5 with 2 GPUs", ErrorCode::device_not_available, "cuda:5",
        [] {
          return get_device_with(FakeCudaProbe::with_devices(2), DeviceConfig{}.with_cuda_device(5));
        }},
-      {"get_device", "no driver, fallback error", ErrorCode::device_not_available, "no usable NVIDIA driver",
+      {"get_device", "no driver, fallback error", ErrorCode::device_not_available,
+       "no usable NVIDIA driver",
        [no_driver] {
          return get_device_with(no_driver(), DeviceConfig{}.with_fallback(FallbackPolicy::error));
        }},
 
-      // --- tensor -> buffer -------------------------------------------------------------------------
+      // --- tensor -> buffer
+      // -------------------------------------------------------------------------
       {"as_host_buffer", "undefined tensor", ErrorCode::invalid_config, "the tensor is undefined",
        [] { return host_buffer(at::Tensor()); }},
       {"as_host_buffer", "meta tensor", ErrorCode::invalid_config, "meta tensors have no data",
        [] { return host_buffer(at::empty({2}, at::TensorOptions().device(kMeta))); }},
       {"as_host_buffer", "non-contiguous (transposed)", ErrorCode::invalid_config,
-       "the tensor is not contiguous", [] { return host_buffer(at::zeros({2, 3}).t()); }},
+       "the tensor is not contiguous",
+       [] {
+         return host_buffer(at::zeros({2, 3}).t());
+       }},
       {"as_host_buffer", "dtype outside the kernel's set", ErrorCode::invalid_config,
-       "dtype mismatch: expected", [] {
+       "dtype mismatch: expected",
+       [] {
          return host_buffer(at::zeros({2}, at::kDouble),
                             BufferRequirements{.dtypes = {c10::kHalf, c10::kBFloat16}});
        }},
@@ -333,22 +363,27 @@ std::vector<BadInput> table() {
                             BufferRequirements{.dtypes = ai_core::DtypeSet::interop()});
        }},
       {"as_host_buffer", "rank 9", ErrorCode::dimension_mismatch, "rank 9 exceeds the maximum 8",
-       [] { return host_buffer(at::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1})); }},
+       [] {
+         return host_buffer(at::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}));
+       }},
       {"as_host_buffer", "alignment 3 (not a power of two)", ErrorCode::invalid_config,
        "is not a power of two",
        [] { return host_buffer(at::zeros({4}), BufferRequirements{.alignment = 3}); }},
       {"as_host_buffer", "data misaligned for alignment 64", ErrorCode::invalid_config,
-       "is not aligned to 64 bytes", [] {
+       "is not aligned to 64 bytes",
+       [] {
          at::Tensor base = at::zeros({64});
          at::Tensor shifted = base.narrow(0, 1, 8);  // 4 bytes past a 64-byte boundary
          return host_buffer(shifted, BufferRequirements{.alignment = 64});
        }},
-      {"as_host_buffer", "Contiguity::copy_if_needed on a borrowing view", ErrorCode::invalid_config,
-       "needs an owning buffer", [] {
+      {"as_host_buffer", "Contiguity::copy_if_needed on a borrowing view",
+       ErrorCode::invalid_config, "needs an owning buffer",
+       [] {
          return host_buffer(at::zeros({2, 3}).t(),
                             BufferRequirements{.contiguity = Contiguity::copy_if_needed});
        }},
-      {"as_cuda_buffer", "CPU tensor", ErrorCode::device_mismatch, "needs a CUDA tensor", [] {
+      {"as_cuda_buffer", "CPU tensor", ErrorCode::device_mismatch, "needs a CUDA tensor",
+       [] {
          at::Tensor cpu = at::zeros({2});
          return outcome(ai_core::as_cuda_buffer(cpu));
        }},
@@ -357,7 +392,8 @@ std::vector<BadInput> table() {
       {"make_cuda_buffer", "CPU tensor", ErrorCode::device_mismatch, "needs a CUDA tensor",
        [] { return outcome(ai_core::make_cuda_buffer(at::zeros({2}))); }},
 
-      // --- raw memory -> view -----------------------------------------------------------------------
+      // --- raw memory -> view
+      // -----------------------------------------------------------------------
       {"TensorBufferView::from_raw", "null data with elements", ErrorCode::invalid_config,
        "data is null", [] { return from_raw(nullptr, 64, c10::kFloat, {4}); }},
       {"TensorBufferView::from_raw", "negative size", ErrorCode::invalid_config,
@@ -365,10 +401,15 @@ std::vector<BadInput> table() {
       {"TensorBufferView::from_raw", "negative stride", ErrorCode::invalid_config,
        "stride -1 of dimension 0", [] { return from_raw(storage, 64, c10::kFloat, {4}, {-1}); }},
       {"TensorBufferView::from_raw", "element count overflows int64", ErrorCode::invalid_config,
-       "overflows int64", [] { return from_raw(storage, 64, c10::kFloat, {kBig, 4}); }},
+       "overflows int64",
+       [] {
+         return from_raw(storage, 64, c10::kFloat, {kBig, 4});
+       }},
       {"TensorBufferView::from_raw", "strides reach past byte_size", ErrorCode::invalid_config,
        "expected at most the buffer's 64 bytes",
-       [] { return from_raw(storage, 64, c10::kFloat, {4, 4}, {16, 1}); }},
+       [] {
+         return from_raw(storage, 64, c10::kFloat, {4, 4}, {16, 1});
+       }},
       {"TensorBufferView::from_raw", "negative byte size", ErrorCode::invalid_config,
        "byte size -1 is negative", [] { return from_raw(storage, -1, c10::kFloat, {1}); }},
       {"TensorBufferView::from_raw", "misaligned data", ErrorCode::invalid_config,
@@ -376,54 +417,71 @@ std::vector<BadInput> table() {
        [misaligned] { return from_raw(misaligned, 32, c10::kFloat, {2}); }},
       {"TensorBufferView::from_raw", "rank 9", ErrorCode::dimension_mismatch,
        "exceeds the maximum 8",
-       [] { return from_raw(storage, 64, c10::kFloat, {1, 1, 1, 1, 1, 1, 1, 1, 1}); }},
+       [] {
+         return from_raw(storage, 64, c10::kFloat, {1, 1, 1, 1, 1, 1, 1, 1, 1});
+       }},
       {"TensorBufferView::from_raw", "2 strides for 1 size", ErrorCode::dimension_mismatch,
        "expected one stride per size",
-       [] { return from_raw(storage, 64, c10::kFloat, {4}, {1, 1}); }},
+       [] {
+         return from_raw(storage, 64, c10::kFloat, {4}, {1, 1});
+       }},
       {"TensorBufferView::from_raw", "complex dtype", ErrorCode::invalid_config, "dtype mismatch",
        [] { return from_raw(storage, 64, c10::kComplexFloat, {2}); }},
       {"TensorBufferView::from_raw", "CUDA device that does not exist",
        ErrorCode::device_not_available, "cuda:100",
        [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, kMissingCuda); }},
       {"TensorBufferView::from_raw", "CUDA device without index", ErrorCode::invalid_config,
-       "has no index", [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, c10::Device(c10::kCUDA)); }},
+       "has no index",
+       [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, c10::Device(c10::kCUDA)); }},
       {"TensorBufferView::from_raw", "meta device", ErrorCode::device_mismatch,
-       "only CPU and CUDA devices", [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, kMeta); }},
+       "only CPU and CUDA devices",
+       [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, kMeta); }},
 
-      // --- buffer -> tensor -------------------------------------------------------------------------
+      // --- buffer -> tensor
+      // -------------------------------------------------------------------------
       {"to_tensor(view, owner)", "read-only buffer", ErrorCode::invalid_config, "read-only",
        [] { return outcome(ai_core::to_tensor(floats_view(Access::read_only), counted_owner())); }},
       {"to_tensor(view, owner)", "hand-made view: null data with elements",
-       ErrorCode::invalid_config, "data is null but it holds", [] {
+       ErrorCode::invalid_config, "data is null but it holds",
+       [] {
          // A default view has rank 0 and numel 1 (a scalar) with no data.
          return outcome(ai_core::to_tensor(ai_core::TensorBufferView(), counted_owner()));
        }},
       {"to_tensor(buffer)", "default-constructed buffer", ErrorCode::invalid_config,
        "owns no storage", [] { return outcome(ai_core::to_tensor(ai_core::TensorBuffer())); }},
-      {"to_tensor(buffer)", "read-only buffer", ErrorCode::invalid_config, "read-only", [] {
+      {"to_tensor(buffer)", "read-only buffer", ErrorCode::invalid_config, "read-only",
+       [] {
          auto buffer = ai_core::make_host_buffer(at::zeros({2}),
                                                  BufferRequirements{.access = Access::read_only});
          return outcome(ai_core::to_tensor(*buffer));
        }},
 
-      // --- output allocation ------------------------------------------------------------------------
+      // --- output allocation
+      // ------------------------------------------------------------------------
       {"allocate_output_buffer", "negative size", ErrorCode::invalid_config, "is negative",
-       [] { return allocate({2, -1}, c10::kFloat); }},
+       [] {
+         return allocate({2, -1}, c10::kFloat);
+       }},
       {"allocate_output_buffer", "size overflows int64", ErrorCode::invalid_config,
-       "overflows int64", [] { return allocate({kBig, kBig}, c10::kFloat); }},
+       "overflows int64",
+       [] {
+         return allocate({kBig, kBig}, c10::kFloat);
+       }},
       {"allocate_output_buffer", "complex dtype", ErrorCode::invalid_config, "dtype mismatch",
        [] { return allocate({2}, c10::kComplexDouble); }},
       {"allocate_output_buffer", "rank 9", ErrorCode::dimension_mismatch, "exceeds the maximum 8",
-       [] { return allocate({1, 1, 1, 1, 1, 1, 1, 1, 1}, c10::kFloat); }},
-      {"allocate_output_buffer", "CUDA device that does not exist",
-       ErrorCode::device_not_available, "cuda:100",
-       [] { return allocate({2}, c10::kFloat, kMissingCuda); }},
+       [] {
+         return allocate({1, 1, 1, 1, 1, 1, 1, 1, 1}, c10::kFloat);
+       }},
+      {"allocate_output_buffer", "CUDA device that does not exist", ErrorCode::device_not_available,
+       "cuda:100", [] { return allocate({2}, c10::kFloat, kMissingCuda); }},
       {"allocate_output_buffer", "1 PiB on the CPU", ErrorCode::out_of_memory, "out of memory",
        [] { return allocate({std::int64_t{1} << 48}, c10::kFloat); }},
       {"allocate_like", "undefined tensor", ErrorCode::invalid_config, "the tensor is undefined",
        [] { return outcome(ai_core::allocate_like(at::Tensor())); }},
 
-      // --- typed kernel views -----------------------------------------------------------------------
+      // --- typed kernel views
+      // -----------------------------------------------------------------------
       {"make_tensor_view", "element type f16 for an f32 buffer", ErrorCode::invalid_config,
        "dtype mismatch: expected f16",
        [] { return outcome(ai_core::make_tensor_view<c10::Half, 2>(floats_view())); }},
@@ -438,87 +496,107 @@ std::vector<BadInput> table() {
          const std::int64_t sizes[] = {2, 3};
          const std::int64_t strides[] = {std::int64_t{1} << 31, 1};
          // Never dereferenced: the view only describes memory.
-         auto view = ai_core::TensorBufferView::from_raw(storage, std::numeric_limits<std::int64_t>::max(),
-                                                         c10::kFloat, sizes, strides, kCpu);
+         auto view = ai_core::TensorBufferView::from_raw(
+             storage, std::numeric_limits<std::int64_t>::max(), c10::kFloat, sizes, strides, kCpu);
          return outcome(ai_core::make_tensor_view32<float, 2>(*view));
        }},
 
-      // --- DLPack -----------------------------------------------------------------------------------
-      {"from_dlpack", "null managed tensor", ErrorCode::invalid_config, "the managed tensor is null",
-       [] { return outcome(ai_core::from_dlpack(static_cast<DLManagedTensorVersioned*>(nullptr))); }},
-      {"from_dlpack", "major version 2", ErrorCode::invalid_config, "major version 2", [] {
+      // --- DLPack
+      // -----------------------------------------------------------------------------------
+      {"from_dlpack", "null managed tensor", ErrorCode::invalid_config,
+       "the managed tensor is null",
+       [] {
+         return outcome(ai_core::from_dlpack(static_cast<DLManagedTensorVersioned*>(nullptr)));
+       }},
+      {"from_dlpack", "major version 2", ErrorCode::invalid_config, "major version 2",
+       [] {
          VersionedProducer p({2}, std::nullopt);
          p.managed.version.major = 2;
          return import(p);
        }},
-      {"from_dlpack", "ndim -1", ErrorCode::dimension_mismatch, "ndim -1 is out of range", [] {
+      {"from_dlpack", "ndim -1", ErrorCode::dimension_mismatch, "ndim -1 is out of range",
+       [] {
          VersionedProducer p({2}, std::nullopt);
          p.managed.dl_tensor.ndim = -1;
          return import(p);
        }},
-      {"from_dlpack", "ndim 9", ErrorCode::dimension_mismatch, "ndim 9 is out of range", [] {
+      {"from_dlpack", "ndim 9", ErrorCode::dimension_mismatch, "ndim 9 is out of range",
+       [] {
          VersionedProducer p({1, 1, 1, 1, 1, 1, 1, 1, 1}, std::nullopt);
          return import(p);
        }},
-      {"from_dlpack", "null shape with ndim 2", ErrorCode::invalid_config, "shape is null", [] {
+      {"from_dlpack", "null shape with ndim 2", ErrorCode::invalid_config, "shape is null",
+       [] {
          VersionedProducer p({2, 2}, std::nullopt);
          p.managed.dl_tensor.shape = nullptr;
          return import(p);
        }},
-      {"from_dlpack", "negative extent", ErrorCode::invalid_config, "is negative", [] {
+      {"from_dlpack", "negative extent", ErrorCode::invalid_config, "is negative",
+       [] {
          VersionedProducer p({2, -3}, std::nullopt);
          return import(p);
        }},
-      {"from_dlpack", "negative stride", ErrorCode::invalid_config, "stride -1", [] {
+      {"from_dlpack", "negative stride", ErrorCode::invalid_config, "stride -1",
+       [] {
          VersionedProducer p({4}, std::vector<std::int64_t>{-1});
          return import(p);
        }},
-      {"from_dlpack", "extents overflow int64", ErrorCode::invalid_config, "overflows int64", [] {
+      {"from_dlpack", "extents overflow int64", ErrorCode::invalid_config, "overflows int64",
+       [] {
          VersionedProducer p({kBig, kBig}, std::vector<std::int64_t>{1, 1});
          return import(p);
        }},
-      {"from_dlpack", "null data with elements", ErrorCode::invalid_config, "data is null", [] {
+      {"from_dlpack", "null data with elements", ErrorCode::invalid_config, "data is null",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.data = nullptr;
          return import(p);
        }},
       {"from_dlpack", "byte_offset misaligns f32", ErrorCode::invalid_config,
-       "is not aligned to the element size 4", [] {
+       "is not aligned to the element size 4",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.byte_offset = 2;
          return import(p);
        }},
-      {"from_dlpack", "byte_offset above int64", ErrorCode::invalid_config, "exceeds int64", [] {
+      {"from_dlpack", "byte_offset above int64", ErrorCode::invalid_config, "exceeds int64",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.byte_offset = std::uint64_t{1} << 63;
          return import(p);
        }},
-      {"from_dlpack", "dtype with 4 lanes", ErrorCode::not_implemented, "4 lanes", [] {
+      {"from_dlpack", "dtype with 4 lanes", ErrorCode::not_implemented, "4 lanes",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.dtype.lanes = 4;
          return import(p);
        }},
-      {"from_dlpack", "complex dtype code", ErrorCode::invalid_config, "is not supported", [] {
+      {"from_dlpack", "complex dtype code", ErrorCode::invalid_config, "is not supported",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.dtype = {kDLComplex, 64, 1};
          return import(p);
        }},
-      {"from_dlpack", "24-bit float", ErrorCode::invalid_config, "with 24 bits", [] {
+      {"from_dlpack", "24-bit float", ErrorCode::invalid_config, "with 24 bits",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.dtype = {kDLFloat, 24, 1};
          return import(p);
        }},
-      {"from_dlpack", "OpenCL device", ErrorCode::not_implemented, "DLPack device type 4", [] {
+      {"from_dlpack", "OpenCL device", ErrorCode::not_implemented, "DLPack device type 4",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.device = {kDLOpenCL, 0};
          return import(p);
        }},
-      {"from_dlpack", "CUDA device id 100", ErrorCode::device_not_available, "cuda:100", [] {
+      {"from_dlpack", "CUDA device id 100", ErrorCode::device_not_available, "cuda:100",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.device = {kDLCUDA, 100};
          return import(p);
        }},
-      {"from_dlpack", "CUDA device id -1", ErrorCode::invalid_config, "is out of range", [] {
+      {"from_dlpack", "CUDA device id -1", ErrorCode::invalid_config, "is out of range",
+       [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.device = {kDLCUDA, -1};
          return import(p);
@@ -526,14 +604,16 @@ std::vector<BadInput> table() {
       {"from_dlpack(legacy)", "null managed tensor", ErrorCode::invalid_config,
        "the managed tensor is null",
        [] { return outcome(ai_core::from_dlpack(static_cast<DLManagedTensor*>(nullptr))); }},
-      {"from_dlpack(legacy)", "ndim 9", ErrorCode::dimension_mismatch, "ndim 9", [] {
+      {"from_dlpack(legacy)", "ndim 9", ErrorCode::dimension_mismatch, "ndim 9",
+       [] {
          LegacyProducer p({1, 1, 1, 1, 1, 1, 1, 1, 1}, std::nullopt);
          return import(p);
        }},
       {"to_dlpack_versioned", "default-constructed buffer", ErrorCode::invalid_config,
        "owns no storage",
        [] { return outcome(ai_core::to_dlpack_versioned(ai_core::TensorBuffer())); }},
-      {"to_dlpack", "read-only buffer", ErrorCode::invalid_config, "no read-only flag", [] {
+      {"to_dlpack", "read-only buffer", ErrorCode::invalid_config, "no read-only flag",
+       [] {
          auto buffer = ai_core::make_host_buffer(at::zeros({2}),
                                                  BufferRequirements{.access = Access::read_only});
          return outcome(ai_core::to_dlpack(*buffer));
@@ -541,24 +621,30 @@ std::vector<BadInput> table() {
       {"to_dlpack_dtype", "complex dtype", ErrorCode::invalid_config, "dtype",
        [] { return outcome(ai_core::to_dlpack_dtype(c10::kComplexFloat)); }},
       {"from_dlpack_device", "Metal device", ErrorCode::not_implemented, "DLPack device type 8",
-       [] { return outcome(ai_core::from_dlpack_device(DLDevice{kDLMetal, 0})); }},
+       [] {
+         return outcome(ai_core::from_dlpack_device(DLDevice{kDLMetal, 0}));
+       }},
 
-      // --- dispatch -----------------------------------------------------------------------------------
+      // --- dispatch
+      // -----------------------------------------------------------------------------------
       {"dispatch", "meta device", ErrorCode::device_not_available, "meta",
        [] { return outcome(ai_core::dispatch(AddOneOp{}, at::zeros({2}), kMeta)); }},
       {"dispatch", "CUDA device that does not exist", ErrorCode::device_not_available, "cuda",
        [] { return outcome(ai_core::dispatch(AddOneOp{}, at::zeros({2}), kMissingCuda)); }},
-      {"dispatch", "input on meta, dispatched on the CPU", ErrorCode::device_mismatch, "meta", [] {
-         return outcome(
-             ai_core::dispatch(AddOneOp{}, at::empty({2}, at::TensorOptions().device(kMeta)), kCpu));
+      {"dispatch", "input on meta, dispatched on the CPU", ErrorCode::device_mismatch, "meta",
+       [] {
+         return outcome(ai_core::dispatch(AddOneOp{},
+                                          at::empty({2}, at::TensorOptions().device(kMeta)), kCpu));
        }},
       {"dispatch", "undefined input tensor", ErrorCode::invalid_config, "undefined",
        [] { return outcome(ai_core::dispatch(AddOneOp{}, at::Tensor(), kCpu)); }},
-      {"dispatch", "op throws c10::Error", ErrorCode::torch, "op failed", [] {
+      {"dispatch", "op throws c10::Error", ErrorCode::torch, "op failed",
+       [] {
          AddOneOp op{[] { TORCH_CHECK(false, "op failed"); }};
          return outcome(ai_core::dispatch(op, at::zeros({2}), kCpu));
        }},
-      {"dispatch", "op throws std::bad_alloc", ErrorCode::out_of_memory, "allocation failed", [] {
+      {"dispatch", "op throws std::bad_alloc", ErrorCode::out_of_memory, "allocation failed",
+       [] {
          AddOneOp op{[] { throw std::bad_alloc(); }};
          return outcome(ai_core::dispatch(op, at::zeros({2}), kCpu));
        }},
@@ -567,20 +653,17 @@ std::vector<BadInput> table() {
 #if AI_CORE_TEST_WITH_NF4
   rows.push_back({"nf4::Nf4Config::validate", "block size 48", ErrorCode::invalid_config, "48",
                   [] { return outcome(nf4::Nf4Config{.block_size = 48}.validate()); }});
-  rows.push_back({"nf4::Nf4Config::validate", "compute dtype f64", ErrorCode::invalid_config,
-                  "f64", [] {
-                    return outcome(nf4::Nf4Config{.compute_dtype = c10::kDouble}.validate());
-                  }});
-  rows.push_back({"nf4::Nf4Quantizer::create", "block size 8192", ErrorCode::invalid_config,
-                  "8192",
+  rows.push_back(
+      {"nf4::Nf4Config::validate", "compute dtype f64", ErrorCode::invalid_config, "f64",
+       [] { return outcome(nf4::Nf4Config{.compute_dtype = c10::kDouble}.validate()); }});
+  rows.push_back({"nf4::Nf4Quantizer::create", "block size 8192", ErrorCode::invalid_config, "8192",
                   [] { return outcome(nf4::Nf4Quantizer::create({.block_size = 8192})); }});
   rows.push_back({"nf4::Nf4Quantizer::quantize", "undefined tensor", ErrorCode::invalid_config,
                   "undefined",
                   [] { return outcome(nf4::Nf4Quantizer().quantize(at::Tensor(), kCpu)); }});
-  rows.push_back({"nf4::Nf4Quantizer::quantize", "i32 tensor", ErrorCode::invalid_config,
-                  "has dtype i32", [] {
-                    return outcome(nf4::Nf4Quantizer().quantize(at::zeros({64}, at::kInt), kCpu));
-                  }});
+  rows.push_back(
+      {"nf4::Nf4Quantizer::quantize", "i32 tensor", ErrorCode::invalid_config, "has dtype i32",
+       [] { return outcome(nf4::Nf4Quantizer().quantize(at::zeros({64}, at::kInt), kCpu)); }});
   rows.push_back({"nf4::Nf4Quantizer::quantize", "NaN in the input", ErrorCode::invalid_config,
                   "nan at element 3", [] {
                     at::Tensor x = at::ones({64});
@@ -599,18 +682,20 @@ std::vector<BadInput> table() {
   return rows;
 }
 
-// --- the test -------------------------------------------------------------------------------------
+// --- the test
+// -------------------------------------------------------------------------------------
 
 struct Counts {
   int tried = 0;
-  int errors = 0;      // an error with the expected code and fragment
-  int wrong = 0;       // success, or another code or message
+  int errors = 0;  // an error with the expected code and fragment
+  int wrong = 0;   // success, or another code or message
 };
 
 TEST(BadInputTest, EveryRowReturnsItsErrorAndNothingCrashes) {
   // Quiet CPU fallback (dispatch rows run on the CPU) with a fake probe that finds no driver.
-  ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
-      ai_core::testing::FakeCudaProbe::unusable(ai_core::CudaStatus::no_driver, "fake: no driver")));
+  ai_core::testing::ScopedCudaProbe probe(
+      std::make_shared<ai_core::testing::FakeCudaProbe>(ai_core::testing::FakeCudaProbe::unusable(
+          ai_core::CudaStatus::no_driver, "fake: no driver")));
   ai_core::LogCapture capture;
 
   std::map<std::string, Counts> per_entry;
@@ -632,7 +717,8 @@ TEST(BadInputTest, EveryRowReturnsItsErrorAndNothingCrashes) {
       ++counts.wrong;
       ++total.wrong;
     }
-    EXPECT_TRUE(error.has_value()) << "the call succeeded; expected " << ai_core::to_string(row.code);
+    EXPECT_TRUE(error.has_value())
+        << "the call succeeded; expected " << ai_core::to_string(row.code);
     if (error.has_value()) {
       EXPECT_EQ(error->code(), row.code) << error->to_string();
       EXPECT_THAT(error->to_string(), ::testing::HasSubstr(row.fragment));
@@ -663,8 +749,7 @@ TEST(BadInputTest, RowsAreDistinctAndDescribed) {
     EXPECT_FALSE(row.input.empty());
     EXPECT_FALSE(row.fragment.empty()) << row.entry_point << ": " << row.input;
     const int times = ++seen[std::make_pair(row.entry_point, row.input)];
-    EXPECT_EQ(times, 1)
-        << "duplicate row " << row.entry_point << ": " << row.input;
+    EXPECT_EQ(times, 1) << "duplicate row " << row.entry_point << ": " << row.input;
   }
   if (std::getenv("AI_CORE_PRINT_BAD_INPUTS") != nullptr) {
     for (const BadInput& row : table()) {
@@ -674,7 +759,8 @@ TEST(BadInputTest, RowsAreDistinctAndDescribed) {
   }
 }
 
-// --- resource hygiene -----------------------------------------------------------------------------
+// --- resource hygiene
+// -----------------------------------------------------------------------------
 
 TEST(ResourceHygieneTest, EveryOwnerAndDeleterReleasedExactlyOnce) {
   // Successful paths too: owners that a tensor took, DLPack tensors a buffer took.
@@ -727,6 +813,7 @@ class HygieneEnvironment : public ::testing::Environment {
   }
 };
 
-[[maybe_unused]] const auto* const kHygiene = ::testing::AddGlobalTestEnvironment(new HygieneEnvironment);
+[[maybe_unused]] const auto* const kHygiene =
+    ::testing::AddGlobalTestEnvironment(new HygieneEnvironment);
 
 }  // namespace test_bad_input

@@ -44,15 +44,12 @@ TEST(BufferReleaseConcurrencyTest, ToTensorOwnerReleasedOnceFromAnyThread) {
     std::atomic<int> released{0};
     std::vector<float> memory(64, 1.0f);
     const std::int64_t sizes[] = {64};
+    AI_CORE_ASSERT_OK_AND_ASSIGN(auto view, ai_core::TensorBufferView::from_raw(
+                                                memory.data(), 64 * sizeof(float), c10::kFloat,
+                                                sizes, {}, c10::Device(c10::kCPU)));
     AI_CORE_ASSERT_OK_AND_ASSIGN(
-        auto view, ai_core::TensorBufferView::from_raw(memory.data(), 64 * sizeof(float),
-                                                       c10::kFloat, sizes, {},
-                                                       c10::Device(c10::kCPU)));
-    AI_CORE_ASSERT_OK_AND_ASSIGN(
-        at::Tensor tensor,
-        ai_core::to_tensor(view, ai_core::BufferOwner::from_callable([&released] {
-                             released.fetch_add(1);
-                           })));
+        at::Tensor tensor, ai_core::to_tensor(view, ai_core::BufferOwner::from_callable(
+                                                        [&released] { released.fetch_add(1); })));
     std::vector<at::Tensor> copies(kThreads, tensor);
     tensor = at::Tensor();
     std::atomic<int> bad_reads{0};
@@ -77,7 +74,8 @@ TEST(BufferReleaseConcurrencyTest, TensorBufferCopiesDroppedOnManyThreads) {
     on_threads([&](int i) {
       ai_core::TensorBuffer mine = std::move(copies[i]);
       EXPECT_EQ(mine.storage().unsafeGetStorageImpl(), storage);
-      if (static_cast<const float*>(mine.data())[i] != static_cast<float>(i)) bad_reads.fetch_add(1);
+      if (static_cast<const float*>(mine.data())[i] != static_cast<float>(i))
+        bad_reads.fetch_add(1);
     });
     EXPECT_EQ(bad_reads.load(), 0);
   }

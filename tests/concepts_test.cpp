@@ -35,7 +35,7 @@ using ::testing::HasSubstr;
 struct OptimizerConfig {
   std::string name = "adamw";
   double lr = 1e-3;
-  double min_lr = 0.0;             // Cross-field: in [0, lr].
+  double min_lr = 0.0;  // Cross-field: in [0, lr].
   std::int64_t total_steps = 1000;
   std::int64_t warmup_steps = 100;  // Cross-field: in [0, total_steps].
   double beta1 = 0.9;
@@ -43,8 +43,7 @@ struct OptimizerConfig {
   double weight_decay = 0.01;
 
   Result<void> validate() const {
-    AI_CORE_CHECK(!name.empty(), ErrorCode::invalid_config,
-                  "optimizer name must not be empty");
+    AI_CORE_CHECK(!name.empty(), ErrorCode::invalid_config, "optimizer name must not be empty");
     AI_CORE_CHECK(lr > 0.0 && lr <= 1.0, ErrorCode::invalid_config,
                   "optimizer lr must be in (0, 1], got ", lr);
     AI_CORE_CHECK(min_lr >= 0.0 && min_lr <= lr, ErrorCode::invalid_config,
@@ -216,19 +215,20 @@ TEST(CreatePatternTest, CreateBuildsAnObjectThatUsesTheConfig) {
   const Result<Scheduler> scheduler = Scheduler::create(config);
   ASSERT_TRUE(scheduler.has_value()) << scheduler.error().to_string();
   EXPECT_EQ(scheduler->config().total_steps, 110);
-  EXPECT_DOUBLE_EQ(scheduler->lr_at(0), 0.01);    // First warm-up step.
-  EXPECT_DOUBLE_EQ(scheduler->lr_at(10), 0.1);    // Peak.
-  EXPECT_DOUBLE_EQ(scheduler->lr_at(60), 0.05);   // Half-way through the decay.
-  EXPECT_DOUBLE_EQ(scheduler->lr_at(110), 0.0);   // min_lr.
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(0), 0.01);   // First warm-up step.
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(10), 0.1);   // Peak.
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(60), 0.05);  // Half-way through the decay.
+  EXPECT_DOUBLE_EQ(scheduler->lr_at(110), 0.0);  // min_lr.
 }
 
-// --- an absmax int8 quantizer (both ways) and a one-way quantizer ---------------------------------
+// --- an absmax int8 quantizer (both ways) and a one-way quantizer
+// ---------------------------------
 
 /// The int8 form of a tensor: `values[..., j] * scales[..., 0]` approximates the tensor, one scale
 /// per row (the last dimension).
 struct Int8Tensor {
-  at::Tensor values;     ///< int8, the shape of the quantized tensor.
-  at::Tensor scales;     ///< float32, the shape of the tensor with a last dimension of 1.
+  at::Tensor values;      ///< int8, the shape of the quantized tensor.
+  at::Tensor scales;      ///< float32, the shape of the tensor with a last dimension of 1.
   c10::ScalarType dtype;  ///< The dtype of the quantized tensor; dequantize returns it.
 };
 
@@ -238,8 +238,8 @@ Result<void> check_float_input(const at::Tensor& tensor, c10::Device device,
                 ": expected a defined tensor, got an undefined one");
   const auto dtype = tensor.scalar_type();
   AI_CORE_CHECK(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16,
-                ErrorCode::invalid_config, scheme, ": expected a Float, Half or BFloat16 tensor, got ",
-                c10::toString(dtype));
+                ErrorCode::invalid_config, scheme,
+                ": expected a Float, Half or BFloat16 tensor, got ", c10::toString(dtype));
   AI_CORE_CHECK(tensor.dim() >= 1, ErrorCode::dimension_mismatch, scheme,
                 ": expected at least 1 dimension, got ", tensor.dim());
   if (tensor.device().type() != device.type()) {
@@ -301,7 +301,7 @@ static_assert(ai_core::Dequantize<AbsmaxInt8Quantizer, Int8Tensor>);
 static_assert(ai_core::check_quantize<AbsmaxInt8Quantizer, Int8Tensor>());
 static_assert(ai_core::check_dequantize<AbsmaxInt8Quantizer, Int8Tensor>());
 static_assert(ai_core::Quantize<SignQuantizer, SignBits>);
-static_assert(!ai_core::Dequantize<SignQuantizer, SignBits>);  // One way only.
+static_assert(!ai_core::Dequantize<SignQuantizer, SignBits>);      // One way only.
 static_assert(!ai_core::Quantize<AbsmaxInt8Quantizer, SignBits>);  // Q is part of the contract.
 static_assert(!ai_core::Quantize<SignQuantizer, Int8Tensor>);
 
@@ -326,8 +326,8 @@ TEST_P(AbsmaxInt8Test, RoundTripStaysWithinTheSchemeBound) {
   const c10::ScalarType dtype = GetParam();
   const c10::Device cpu(c10::kCPU);
   at::Tensor x = at::randn({32, 96}, at::TensorOptions().dtype(at::kFloat)).mul(3.0);
-  x[5].zero_();           // An all-zero row.
-  x[7][11] = 250.0;       // An outlier sets its row's scale.
+  x[5].zero_();      // An all-zero row.
+  x[7][11] = 250.0;  // An outlier sets its row's scale.
   x = x.to(dtype);
 
   const AbsmaxInt8Quantizer quantizer;

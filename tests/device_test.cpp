@@ -10,6 +10,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -18,8 +20,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -28,12 +28,12 @@
 namespace ai_core {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::FakeCudaProbe;
 using testing::HasErrorCode;
 using testing::HasMessage;
+using ::testing::HasSubstr;
 using testing::IsOkAndHolds;
+using ::testing::Not;
 using testing::ScopedCudaProbe;
 
 constexpr const char* kWarningText = "is running on the CPU";
@@ -91,7 +91,9 @@ EnvLookup lookup_in(EnvMap env) {
   };
 }
 
-std::size_t warnings(const LogCapture& capture) { return capture.count(kWarningText, LogLevel::warn); }
+std::size_t warnings(const LogCapture& capture) {
+  return capture.count(kWarningText, LogLevel::warn);
+}
 
 // --- DeviceConfig -------------------------------------------------------------------------------
 
@@ -159,7 +161,8 @@ TEST(DeviceConfigTest, FallbackPolicyNames) {
   EXPECT_EQ(to_string(CudaStatus::driver_error), "driver_error");
 }
 
-// --- the environment table -------------------------------------------------------------------------
+// --- the environment table
+// -------------------------------------------------------------------------
 
 struct EnvCase {
   const char* name;
@@ -167,8 +170,8 @@ struct EnvCase {
   bool force_cpu = false;
   int ordinal = 0;
   FallbackPolicy policy = FallbackPolicy::warn;
-  const char* ordinal_source = "";      // Expected `cuda_device_source()`.
-  const char* bad_variable = nullptr;   // Set: from_env must fail naming this variable...
+  const char* ordinal_source = "";         // Expected `cuda_device_source()`.
+  const char* bad_variable = nullptr;      // Set: from_env must fail naming this variable...
   const char* bad_value_quoted = nullptr;  // ...and this value, as quoted in the message.
 };
 
@@ -184,86 +187,143 @@ TEST(DeviceConfigTest, FromEnvTable) {
       {.name = "force False", .env = {{"RUST_AI_FORCE_CPU", "False"}}, .force_cpu = false},
       {.name = "force NO", .env = {{"RUST_AI_FORCE_CPU", "NO"}}, .force_cpu = false},
       {.name = "force off", .env = {{"RUST_AI_FORCE_CPU", "off"}}, .force_cpu = false},
-      {.name = "device 3", .env = {{"RUST_AI_CUDA_DEVICE", "3"}}, .ordinal = 3,
+      {.name = "device 3",
+       .env = {{"RUST_AI_CUDA_DEVICE", "3"}},
+       .ordinal = 3,
        .ordinal_source = "RUST_AI_CUDA_DEVICE=3"},
-      {.name = "device 007", .env = {{"RUST_AI_CUDA_DEVICE", "007"}}, .ordinal = 7,
+      {.name = "device 007",
+       .env = {{"RUST_AI_CUDA_DEVICE", "007"}},
+       .ordinal = 7,
        .ordinal_source = "RUST_AI_CUDA_DEVICE=007"},
-      {.name = "device 32767", .env = {{"RUST_AI_CUDA_DEVICE", "32767"}}, .ordinal = 32767,
+      {.name = "device 32767",
+       .env = {{"RUST_AI_CUDA_DEVICE", "32767"}},
+       .ordinal = 32767,
        .ordinal_source = "RUST_AI_CUDA_DEVICE=32767"},
-      {.name = "fallback error", .env = {{"RUST_AI_CPU_FALLBACK", "error"}},
+      {.name = "fallback error",
+       .env = {{"RUST_AI_CPU_FALLBACK", "error"}},
        .policy = FallbackPolicy::error},
-      {.name = "fallback ALLOW", .env = {{"RUST_AI_CPU_FALLBACK", "ALLOW"}},
+      {.name = "fallback ALLOW",
+       .env = {{"RUST_AI_CPU_FALLBACK", "ALLOW"}},
        .policy = FallbackPolicy::allow},
-      {.name = "fallback Warn", .env = {{"RUST_AI_CPU_FALLBACK", "Warn"}},
+      {.name = "fallback Warn",
+       .env = {{"RUST_AI_CPU_FALLBACK", "Warn"}},
        .policy = FallbackPolicy::warn},
       // Priority: the first variable that is set decides, even when it says 0.
       {.name = "current 0 beats legacy 1",
-       .env = {{"RUST_AI_FORCE_CPU", "0"}, {"AXOLOTL_FORCE_CPU", "1"}}, .force_cpu = false},
+       .env = {{"RUST_AI_FORCE_CPU", "0"}, {"AXOLOTL_FORCE_CPU", "1"}},
+       .force_cpu = false},
       {.name = "axolotl beats vsa",
-       .env = {{"AXOLOTL_FORCE_CPU", "no"}, {"VSA_OPTIM_FORCE_CPU", "yes"}}, .force_cpu = false},
+       .env = {{"AXOLOTL_FORCE_CPU", "no"}, {"VSA_OPTIM_FORCE_CPU", "yes"}},
+       .force_cpu = false},
       {.name = "current device beats legacy",
-       .env = {{"RUST_AI_CUDA_DEVICE", "0"}, {"AXOLOTL_CUDA_DEVICE", "2"}}, .ordinal = 0,
+       .env = {{"RUST_AI_CUDA_DEVICE", "0"}, {"AXOLOTL_CUDA_DEVICE", "2"}},
+       .ordinal = 0,
        .ordinal_source = "RUST_AI_CUDA_DEVICE=0"},
       {.name = "shadowed malformed legacy value is not consulted",
-       .env = {{"RUST_AI_CUDA_DEVICE", "1"}, {"AXOLOTL_CUDA_DEVICE", "gpu"}}, .ordinal = 1,
+       .env = {{"RUST_AI_CUDA_DEVICE", "1"}, {"AXOLOTL_CUDA_DEVICE", "gpu"}},
+       .ordinal = 1,
        .ordinal_source = "RUST_AI_CUDA_DEVICE=1"},
       // Legacy names alone.
       {.name = "legacy axolotl force", .env = {{"AXOLOTL_FORCE_CPU", "1"}}, .force_cpu = true},
       {.name = "legacy vsa force", .env = {{"VSA_OPTIM_FORCE_CPU", "true"}}, .force_cpu = true},
-      {.name = "legacy axolotl device", .env = {{"AXOLOTL_CUDA_DEVICE", "2"}}, .ordinal = 2,
+      {.name = "legacy axolotl device",
+       .env = {{"AXOLOTL_CUDA_DEVICE", "2"}},
+       .ordinal = 2,
        .ordinal_source = "AXOLOTL_CUDA_DEVICE=2"},
-      {.name = "legacy vsa device", .env = {{"VSA_OPTIM_CUDA_DEVICE", "4"}}, .ordinal = 4,
+      {.name = "legacy vsa device",
+       .env = {{"VSA_OPTIM_CUDA_DEVICE", "4"}},
+       .ordinal = 4,
        .ordinal_source = "VSA_OPTIM_CUDA_DEVICE=4"},
       // LOCAL_RANK only when no ordinal variable is set.
-      {.name = "LOCAL_RANK alone", .env = {{"LOCAL_RANK", "3"}}, .ordinal = 3,
+      {.name = "LOCAL_RANK alone",
+       .env = {{"LOCAL_RANK", "3"}},
+       .ordinal = 3,
        .ordinal_source = "LOCAL_RANK=3"},
       {.name = "current device beats LOCAL_RANK",
-       .env = {{"RUST_AI_CUDA_DEVICE", "1"}, {"LOCAL_RANK", "3"}}, .ordinal = 1,
+       .env = {{"RUST_AI_CUDA_DEVICE", "1"}, {"LOCAL_RANK", "3"}},
+       .ordinal = 1,
        .ordinal_source = "RUST_AI_CUDA_DEVICE=1"},
       {.name = "legacy device beats LOCAL_RANK",
-       .env = {{"VSA_OPTIM_CUDA_DEVICE", "0"}, {"LOCAL_RANK", "5"}}, .ordinal = 0,
+       .env = {{"VSA_OPTIM_CUDA_DEVICE", "0"}, {"LOCAL_RANK", "5"}},
+       .ordinal = 0,
        .ordinal_source = "VSA_OPTIM_CUDA_DEVICE=0"},
       // Malformed values: invalid_config naming the variable and the value.
-      {.name = "force 2", .env = {{"RUST_AI_FORCE_CPU", "2"}}, .bad_variable = "RUST_AI_FORCE_CPU",
+      {.name = "force 2",
+       .env = {{"RUST_AI_FORCE_CPU", "2"}},
+       .bad_variable = "RUST_AI_FORCE_CPU",
        .bad_value_quoted = "'2'"},
-      {.name = "force maybe", .env = {{"RUST_AI_FORCE_CPU", "maybe"}},
-       .bad_variable = "RUST_AI_FORCE_CPU", .bad_value_quoted = "'maybe'"},
-      {.name = "force leading space", .env = {{"RUST_AI_FORCE_CPU", " 1"}},
-       .bad_variable = "RUST_AI_FORCE_CPU", .bad_value_quoted = "' 1'"},
-      {.name = "force trailing newline", .env = {{"RUST_AI_FORCE_CPU", "1\n"}},
-       .bad_variable = "RUST_AI_FORCE_CPU", .bad_value_quoted = "'1\\x0a'"},
-      {.name = "force empty", .env = {{"RUST_AI_FORCE_CPU", ""}},
-       .bad_variable = "RUST_AI_FORCE_CPU", .bad_value_quoted = "''"},
-      {.name = "legacy force malformed", .env = {{"AXOLOTL_FORCE_CPU", "nope"}},
-       .bad_variable = "AXOLOTL_FORCE_CPU", .bad_value_quoted = "'nope'"},
-      {.name = "device negative", .env = {{"RUST_AI_CUDA_DEVICE", "-1"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'-1'"},
-      {.name = "device plus sign", .env = {{"RUST_AI_CUDA_DEVICE", "+1"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'+1'"},
-      {.name = "device not a number", .env = {{"RUST_AI_CUDA_DEVICE", "gpu0"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'gpu0'"},
-      {.name = "device hex", .env = {{"RUST_AI_CUDA_DEVICE", "0x1"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'0x1'"},
-      {.name = "device fraction", .env = {{"RUST_AI_CUDA_DEVICE", "1.0"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'1.0'"},
-      {.name = "device 32768", .env = {{"RUST_AI_CUDA_DEVICE", "32768"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'32768'"},
+      {.name = "force maybe",
+       .env = {{"RUST_AI_FORCE_CPU", "maybe"}},
+       .bad_variable = "RUST_AI_FORCE_CPU",
+       .bad_value_quoted = "'maybe'"},
+      {.name = "force leading space",
+       .env = {{"RUST_AI_FORCE_CPU", " 1"}},
+       .bad_variable = "RUST_AI_FORCE_CPU",
+       .bad_value_quoted = "' 1'"},
+      {.name = "force trailing newline",
+       .env = {{"RUST_AI_FORCE_CPU", "1\n"}},
+       .bad_variable = "RUST_AI_FORCE_CPU",
+       .bad_value_quoted = "'1\\x0a'"},
+      {.name = "force empty",
+       .env = {{"RUST_AI_FORCE_CPU", ""}},
+       .bad_variable = "RUST_AI_FORCE_CPU",
+       .bad_value_quoted = "''"},
+      {.name = "legacy force malformed",
+       .env = {{"AXOLOTL_FORCE_CPU", "nope"}},
+       .bad_variable = "AXOLOTL_FORCE_CPU",
+       .bad_value_quoted = "'nope'"},
+      {.name = "device negative",
+       .env = {{"RUST_AI_CUDA_DEVICE", "-1"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'-1'"},
+      {.name = "device plus sign",
+       .env = {{"RUST_AI_CUDA_DEVICE", "+1"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'+1'"},
+      {.name = "device not a number",
+       .env = {{"RUST_AI_CUDA_DEVICE", "gpu0"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'gpu0'"},
+      {.name = "device hex",
+       .env = {{"RUST_AI_CUDA_DEVICE", "0x1"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'0x1'"},
+      {.name = "device fraction",
+       .env = {{"RUST_AI_CUDA_DEVICE", "1.0"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'1.0'"},
+      {.name = "device 32768",
+       .env = {{"RUST_AI_CUDA_DEVICE", "32768"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'32768'"},
       {.name = "device overflows int64",
        .env = {{"RUST_AI_CUDA_DEVICE", "99999999999999999999999"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'99999999999999999999999'"},
-      {.name = "device empty", .env = {{"RUST_AI_CUDA_DEVICE", ""}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "''"},
-      {.name = "device space", .env = {{"RUST_AI_CUDA_DEVICE", " 1"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "' 1'"},
-      {.name = "LOCAL_RANK malformed", .env = {{"LOCAL_RANK", "rank3"}},
-       .bad_variable = "LOCAL_RANK", .bad_value_quoted = "'rank3'"},
-      {.name = "fallback unknown", .env = {{"RUST_AI_CPU_FALLBACK", "strict"}},
-       .bad_variable = "RUST_AI_CPU_FALLBACK", .bad_value_quoted = "'strict'"},
-      {.name = "fallback empty", .env = {{"RUST_AI_CPU_FALLBACK", ""}},
-       .bad_variable = "RUST_AI_CPU_FALLBACK", .bad_value_quoted = "''"},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'99999999999999999999999'"},
+      {.name = "device empty",
+       .env = {{"RUST_AI_CUDA_DEVICE", ""}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "''"},
+      {.name = "device space",
+       .env = {{"RUST_AI_CUDA_DEVICE", " 1"}},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "' 1'"},
+      {.name = "LOCAL_RANK malformed",
+       .env = {{"LOCAL_RANK", "rank3"}},
+       .bad_variable = "LOCAL_RANK",
+       .bad_value_quoted = "'rank3'"},
+      {.name = "fallback unknown",
+       .env = {{"RUST_AI_CPU_FALLBACK", "strict"}},
+       .bad_variable = "RUST_AI_CPU_FALLBACK",
+       .bad_value_quoted = "'strict'"},
+      {.name = "fallback empty",
+       .env = {{"RUST_AI_CPU_FALLBACK", ""}},
+       .bad_variable = "RUST_AI_CPU_FALLBACK",
+       .bad_value_quoted = "''"},
       {.name = "valid force, malformed device",
        .env = {{"RUST_AI_FORCE_CPU", "1"}, {"RUST_AI_CUDA_DEVICE", "x"}},
-       .bad_variable = "RUST_AI_CUDA_DEVICE", .bad_value_quoted = "'x'"},
+       .bad_variable = "RUST_AI_CUDA_DEVICE",
+       .bad_value_quoted = "'x'"},
   };
   for (const EnvCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -446,8 +506,8 @@ TEST(GetDeviceTest, OkWithZeroDevicesCountsAsNoDevice) {
 TEST(GetDeviceTest, FallbackErrorPolicyIsDeviceNotAvailableWithTheReason) {
   const ScopedCudaProbe scope(fake(FakeCudaProbe::unusable(CudaStatus::no_device, "fake: hidden")));
   LogCapture capture;
-  const Result<c10::Device> device = get_device(
-      DeviceConfig{}.with_fallback(FallbackPolicy::error).with_component("trainer"));
+  const Result<c10::Device> device =
+      get_device(DeviceConfig{}.with_fallback(FallbackPolicy::error).with_component("trainer"));
   ASSERT_FALSE(device.has_value());
   EXPECT_EQ(device.error().code(), ErrorCode::device_not_available);
   EXPECT_THAT(device.error().message(), HasSubstr("trainer needs a CUDA device"));
@@ -514,7 +574,8 @@ TEST(GetDeviceTest, SystemProbeAnswersConsistently) {
     EXPECT_FALSE(result.message.empty());
   }
   EXPECT_EQ(cuda_available(), result.status == CudaStatus::ok);
-  const Result<c10::Device> device = get_device(DeviceConfig{}.with_fallback(FallbackPolicy::allow));
+  const Result<c10::Device> device =
+      get_device(DeviceConfig{}.with_fallback(FallbackPolicy::allow));
   ASSERT_TRUE(device.has_value()) << device.error().to_string();
   EXPECT_EQ(device->is_cuda(), result.status == CudaStatus::ok);
 }
@@ -575,8 +636,11 @@ TEST(WarnIfCpuTest, ForceCpuInTheEnvironmentReallySilencesIt) {
       {"RUST_AI_FORCE_CPU=1", {{"RUST_AI_FORCE_CPU", "1"}}, false},
       {"legacy AXOLOTL_FORCE_CPU=yes", {{"AXOLOTL_FORCE_CPU", "yes"}}, false},
       {"RUST_AI_FORCE_CPU=0 beats AXOLOTL_FORCE_CPU=1",
-       {{"RUST_AI_FORCE_CPU", "0"}, {"AXOLOTL_FORCE_CPU", "1"}}, true},
-      {"malformed RUST_AI_FORCE_CPU=maybe does not silence", {{"RUST_AI_FORCE_CPU", "maybe"}}, true},
+       {{"RUST_AI_FORCE_CPU", "0"}, {"AXOLOTL_FORCE_CPU", "1"}},
+       true},
+      {"malformed RUST_AI_FORCE_CPU=maybe does not silence",
+       {{"RUST_AI_FORCE_CPU", "maybe"}},
+       true},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -682,7 +746,8 @@ ChildRun run_child(const std::string& environment) {
   self[length] = '\0';
   const std::string command =
       "env -u RUST_AI_FORCE_CPU -u AXOLOTL_FORCE_CPU -u VSA_OPTIM_FORCE_CPU -u SPDLOG_LEVEL "
-      "-u RUST_AI_CPU_FALLBACK " + environment + " '" + self +
+      "-u RUST_AI_CPU_FALLBACK " +
+      environment + " '" + self +
       "' --gtest_also_run_disabled_tests "
       "--gtest_filter=DeviceChildProcess.DISABLED_RaceThenWarnDirectly 2>&1 >/dev/null";
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -719,8 +784,8 @@ TEST(DeviceSubprocessTest, StderrShowsTheWarningExactlyOnce) {
   for (const Case& c : cases) {
     const ChildRun run = run_child(c.environment);
     EXPECT_EQ(run.exit_code, 0) << c.name << "\n" << run.stderr_text;
-    EXPECT_EQ(occurrences(run.stderr_text, kWarningText), c.expected)
-        << c.name << "\n" << run.stderr_text;
+    EXPECT_EQ(occurrences(run.stderr_text, kWarningText), c.expected) << c.name << "\n"
+                                                                      << run.stderr_text;
     if (c.expected == 1) {
       EXPECT_THAT(run.stderr_text, HasSubstr("child is running on the CPU")) << c.name;
       EXPECT_THAT(run.stderr_text, Not(HasSubstr("direct is running"))) << c.name;
@@ -742,8 +807,8 @@ TEST(DeviceReportTest, ReportsVersionsDevicesEnvironmentAndTheChoice) {
   const ScopedCudaProbe scope(probe);
   LogCapture capture;
   DeviceReportOptions options;
-  options.env = lookup_in({{"RUST_AI_CUDA_DEVICE", "1"}, {"LOCAL_RANK", "0"},
-                           {"CUDA_VISIBLE_DEVICES", "2,3"}});
+  options.env = lookup_in(
+      {{"RUST_AI_CUDA_DEVICE", "1"}, {"LOCAL_RANK", "0"}, {"CUDA_VISIBLE_DEVICES", "2,3"}});
   const DeviceReport report = device_report(options);
   EXPECT_FALSE(report.library_version.empty());
   EXPECT_THAT(report.torch_version, HasSubstr("2."));
@@ -759,11 +824,11 @@ TEST(DeviceReportTest, ReportsVersionsDevicesEnvironmentAndTheChoice) {
   // Every variable read, in priority order, with its effect.
   std::vector<std::string> names;
   for (const auto& variable : report.environment) names.push_back(variable.name);
-  EXPECT_THAT(names, ::testing::ElementsAre(
-                         "RUST_AI_FORCE_CPU", "AXOLOTL_FORCE_CPU", "VSA_OPTIM_FORCE_CPU",
-                         "RUST_AI_CUDA_DEVICE", "AXOLOTL_CUDA_DEVICE", "VSA_OPTIM_CUDA_DEVICE",
-                         "LOCAL_RANK", "RUST_AI_CPU_FALLBACK", "CUDA_VISIBLE_DEVICES",
-                         "SPDLOG_LEVEL"));
+  EXPECT_THAT(
+      names, ::testing::ElementsAre("RUST_AI_FORCE_CPU", "AXOLOTL_FORCE_CPU", "VSA_OPTIM_FORCE_CPU",
+                                    "RUST_AI_CUDA_DEVICE", "AXOLOTL_CUDA_DEVICE",
+                                    "VSA_OPTIM_CUDA_DEVICE", "LOCAL_RANK", "RUST_AI_CPU_FALLBACK",
+                                    "CUDA_VISIBLE_DEVICES", "SPDLOG_LEVEL"));
   EXPECT_THAT(find_variable(report, "RUST_AI_CUDA_DEVICE")->effect, HasSubstr("cuda:1"));
   EXPECT_THAT(find_variable(report, "LOCAL_RANK")->effect,
               HasSubstr("ignored: RUST_AI_CUDA_DEVICE is set"));
@@ -788,8 +853,8 @@ TEST(DeviceReportTest, ReportsVersionsDevicesEnvironmentAndTheChoice) {
 TEST(DeviceReportTest, MalformedEnvironmentIsTheErrorAndEveryVariableIsStillListed) {
   const ScopedCudaProbe scope(no_cuda());
   DeviceReportOptions options;
-  options.env = lookup_in({{"RUST_AI_FORCE_CPU", "maybe"}, {"AXOLOTL_FORCE_CPU", "1"},
-                           {"RUST_AI_CUDA_DEVICE", "-2"}});
+  options.env = lookup_in(
+      {{"RUST_AI_FORCE_CPU", "maybe"}, {"AXOLOTL_FORCE_CPU", "1"}, {"RUST_AI_CUDA_DEVICE", "-2"}});
   const DeviceReport report = device_report(options);
   ASSERT_TRUE(report.error.has_value());
   EXPECT_EQ(report.error->code(), ErrorCode::invalid_config);

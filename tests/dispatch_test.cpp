@@ -112,9 +112,9 @@ struct GpuOverrideOp {
 /// test's lifetime, so each test sees its own first CPU warning.
 class DispatchTest : public ::testing::Test {
  protected:
-  ai_core::testing::ScopedCudaProbe probe_{std::make_shared<ai_core::testing::FakeCudaProbe>(
-      ai_core::testing::FakeCudaProbe::unusable(ai_core::CudaStatus::no_driver,
-                                                "fake probe: no driver"))};
+  ai_core::testing::ScopedCudaProbe probe_{
+      std::make_shared<ai_core::testing::FakeCudaProbe>(ai_core::testing::FakeCudaProbe::unusable(
+          ai_core::CudaStatus::no_driver, "fake probe: no driver"))};
   ai_core::LogCapture capture_;
 };
 
@@ -152,8 +152,8 @@ TEST_F(DispatchTest, OtherDeviceTypesAreNotAvailable) {
   const ScaleBiasOp op(1.0);
   const at::Tensor x = at::empty({2, 2}, at::TensorOptions().device(kMeta));
   const at::Tensor bias = at::empty({2}, at::TensorOptions().device(kMeta));
-  for (const c10::Device device : {kMeta, c10::Device(c10::kXPU, 0), c10::Device(c10::kMPS),
-                                   c10::Device(c10::kHIP, 0)}) {
+  for (const c10::Device device :
+       {kMeta, c10::Device(c10::kXPU, 0), c10::Device(c10::kMPS), c10::Device(c10::kHIP, 0)}) {
     SCOPED_TRACE(device.str());
     const Result<at::Tensor> y = ai_core::dispatch(op, {x, bias}, device);
     ASSERT_FALSE(y.has_value());
@@ -173,8 +173,8 @@ TEST_F(DispatchTest, CudaWithoutAGpuIsNotAvailable) {
   const ScaleBiasOp op(1.0);
   const at::Tensor x = at::randn({2, 2});
   const at::Tensor bias = at::randn({2});
-  for (const c10::Device device : {c10::Device(c10::kCUDA, 0), c10::Device(c10::kCUDA, 3),
-                                   c10::Device(c10::kCUDA)}) {
+  for (const c10::Device device :
+       {c10::Device(c10::kCUDA, 0), c10::Device(c10::kCUDA, 3), c10::Device(c10::kCUDA)}) {
     SCOPED_TRACE(device.str());
     const Result<at::Tensor> y = ai_core::dispatch(op, {x, bias}, device);
     ASSERT_FALSE(y.has_value());
@@ -312,14 +312,21 @@ TEST(TensorsOnDeviceTest, FindsTheTensorOnTheWrongDeviceAndSaysWhere) {
   };
   const std::vector<Case> cases = {
       {"tensor", [&] { return ai_core::tensors_on_device(m, kCpu); }, {}},
-      {"optional", [&] { return ai_core::tensors_on_device(std::optional<at::Tensor>(m), kCpu); },
+      {"optional",
+       [&] { return ai_core::tensors_on_device(std::optional<at::Tensor>(m), kCpu); },
        {}},
-      {"pair", [&] { return ai_core::tensors_on_device(std::make_pair(t, m), kCpu); },
+      {"pair",
+       [&] { return ai_core::tensors_on_device(std::make_pair(t, m), kCpu); },
        {"in element 1 of a tuple"}},
       {"array",
-       [&] { return ai_core::tensors_on_device(std::array<at::Tensor, 3>{t, t, m}, kCpu); },
+       [&] {
+         return ai_core::tensors_on_device(std::array<at::Tensor, 3>{t, t, m}, kCpu);
+       },
        {"in element 2 of a tuple"}},
-      {"vector", [&] { return ai_core::tensors_on_device(std::vector<at::Tensor>{t, m}, kCpu); },
+      {"vector",
+       [&] {
+         return ai_core::tensors_on_device(std::vector<at::Tensor>{t, m}, kCpu);
+       },
        {"in item 1 of a range"}},
       {"tensor list",
        [&] {
@@ -335,10 +342,14 @@ TEST(TensorsOnDeviceTest, FindsTheTensorOnTheWrongDeviceAndSaysWhere) {
        },
        {"in item 1 of a range", "in element 1 of a tuple"}},
       {"struct with hook",
-       [&] { return ai_core::tensors_on_device(AttentionInput{t, t, t, m}, kCpu); },
+       [&] {
+         return ai_core::tensors_on_device(AttentionInput{t, t, t, m}, kCpu);
+       },
        {"attention mask"}},
       {"struct with hook, q/k/v",
-       [&] { return ai_core::tensors_on_device(AttentionInput{t, m, t, std::nullopt}, kCpu); },
+       [&] {
+         return ai_core::tensors_on_device(AttentionInput{t, m, t, std::nullopt}, kCpu);
+       },
        {"in element 1 of a tuple", "attention q/k/v"}},
   };
   for (const Case& c : cases) {

@@ -107,8 +107,8 @@ TEST(DLPackTest, ExportsVersionedFieldByFieldAndKeepsTheStorageAlive) {
 
 TEST(DLPackTest, ReadOnlyAndCopiedFlags) {
   at::Tensor t = at::arange(6, at::kFloat).reshape({2, 3}).t();
-  TensorBuffer copy = host_buffer(t, {.contiguity = Contiguity::copy_if_needed,
-                                      .access = ai_core::Access::read_only});
+  TensorBuffer copy = host_buffer(
+      t, {.contiguity = Contiguity::copy_if_needed, .access = ai_core::Access::read_only});
   AI_CORE_ASSERT_OK_AND_ASSIGN(auto m, ai_core::to_dlpack_versioned(copy));
   EXPECT_EQ(m->flags, DLPACK_FLAG_BITMASK_READ_ONLY | DLPACK_FLAG_BITMASK_IS_COPIED);
   EXPECT_THAT(ai_core::to_dlpack(copy), HasMessage("read-only"));
@@ -186,7 +186,8 @@ TEST(DLPackTest, ImportRejectsHostileInputWithoutTakingOwnership) {
       {"major version", [](CountingProducer& p) { p.managed.version.major = 2; },
        "major version 2 is not supported"},
       {"negative ndim", [](CountingProducer& p) { p.managed.dl_tensor.ndim = -1; }, "ndim -1"},
-      {"huge ndim", [](CountingProducer& p) { p.managed.dl_tensor.ndim = 1 << 30; }, "ndim 1073741824"},
+      {"huge ndim", [](CountingProducer& p) { p.managed.dl_tensor.ndim = 1 << 30; },
+       "ndim 1073741824"},
       {"null shape", [](CountingProducer& p) { p.managed.dl_tensor.shape = nullptr; },
        "shape is null for ndim 2"},
       {"negative extent", [](CountingProducer& p) { p.shape[1] = -3; }, "size -3 of dimension 1"},
@@ -204,12 +205,21 @@ TEST(DLPackTest, ImportRejectsHostileInputWithoutTakingOwnership) {
       {"misaligned byte_offset", [](CountingProducer& p) { p.managed.dl_tensor.byte_offset = 2; },
        "not aligned to the element size 4"},
       {"vector lanes", [](CountingProducer& p) { p.managed.dl_tensor.dtype.lanes = 2; }, "2 lanes"},
-      {"complex", [](CountingProducer& p) { p.managed.dl_tensor.dtype = {kDLComplex, 64, 1}; },
+      {"complex",
+       [](CountingProducer& p) {
+         p.managed.dl_tensor.dtype = {kDLComplex, 64, 1};
+       },
        "code 5"},
-      {"unknown device", [](CountingProducer& p) { p.managed.dl_tensor.device = {kDLMetal, 0}; },
+      {"unknown device",
+       [](CountingProducer& p) {
+         p.managed.dl_tensor.device = {kDLMetal, 0};
+       },
        "device type 8"},
       {"missing CUDA device",
-       [](CountingProducer& p) { p.managed.dl_tensor.device = {kDLCUDA, 100}; }, "cuda:100"},
+       [](CountingProducer& p) {
+         p.managed.dl_tensor.device = {kDLCUDA, 100};
+       },
+       "cuda:100"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -281,7 +291,8 @@ TEST(DLPackTest, ImportsWhatTorchExports) {
   AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer b, ai_core::from_dlpack(m));
   EXPECT_EQ(b.data(), t.data_ptr());
   EXPECT_THAT(b.strides(), ElementsAre(4, 1));
-  AI_CORE_ASSERT_OK_AND_ASSIGN(auto v, (ai_core::make_tensor_view<const std::int32_t, 2>(b.view())));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(auto v,
+                               (ai_core::make_tensor_view<const std::int32_t, 2>(b.view())));
   EXPECT_EQ(v(2, 1), 10);
 }
 

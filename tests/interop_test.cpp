@@ -14,10 +14,10 @@
 #include <ATen/ops/ones.h>
 #include <ATen/ops/quantize_per_tensor.h>
 #include <ATen/ops/zeros.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/util/accumulate.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #if AI_CORE_WITH_CUDA
 #  include <c10/cuda/CUDAFunctions.h>
@@ -60,7 +60,8 @@ at::Tensor cpu_floats(std::vector<std::int64_t> sizes) {
       .reshape(sizes);
 }
 
-// --- dtype.hpp ------------------------------------------------------------------------------------
+// --- dtype.hpp
+// ------------------------------------------------------------------------------------
 
 TEST(DtypeTest, NamesTheVocabularyShortAndOthersLikeTorch) {
   EXPECT_EQ(ai_core::dtype_name(at::kFloat), "f32");
@@ -110,7 +111,8 @@ TEST(DtypeTest, SetMembershipAndText) {
   EXPECT_EQ(DtypeSet{}.with(at::kInt), DtypeSet{at::kInt});
 }
 
-// --- as_host_buffer: the host path -------------------------------------------------------------------
+// --- as_host_buffer: the host path
+// -------------------------------------------------------------------
 
 TEST(TensorBufferViewTest, DescribesAContiguousTensorZeroCopy) {
   at::Tensor t = cpu_floats({2, 3});
@@ -148,7 +150,8 @@ TEST(TensorBufferViewTest, StridedViewHasItsSpanAsByteSize) {
 
 TEST(TensorBufferViewTest, SizeZeroAndZeroDimTensorsAreValid) {
   at::Tensor empty = at::empty({0, 5}, at::kFloat);
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView e, ai_core::as_host_buffer(empty, {.alignment = 64}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView e,
+                               ai_core::as_host_buffer(empty, {.alignment = 64}));
   EXPECT_EQ(e.numel(), 0);
   EXPECT_EQ(e.byte_size(), 0);
   EXPECT_EQ(e.data(), nullptr);
@@ -165,8 +168,7 @@ TEST(TensorBufferViewTest, SizeZeroAndZeroDimTensorsAreValid) {
 TEST(TensorBufferViewTest, PinnedStreamIsReturnedAsIs) {
   at::Tensor t = cpu_floats({3});
   int marker = 0;
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v,
-                               ai_core::as_host_buffer(t, {.stream = &marker}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v, ai_core::as_host_buffer(t, {.stream = &marker}));
   EXPECT_TRUE(v.has_pinned_stream());
   EXPECT_EQ(v.stream(), &marker);
   EXPECT_EQ(v.with_stream(nullptr).stream(), nullptr);
@@ -187,10 +189,15 @@ TEST(TensorBufferViewTest, FastPathAgreesWithTorchOnLayouts) {
   at::Tensor grad = cpu_floats({2, 3});
   grad.set_requires_grad(true);
   std::vector<at::Tensor> tensors = {
-      cpu_floats({2, 3}), cpu_floats({2, 3}).t(), cpu_floats({4, 1, 3}).as_strided({4, 1, 3}, {3, 77, 1}),
-      cpu_floats({3}).expand({2, 3}), cpu_floats({0, 4}).as_strided({0, 4}, {9, 2}),
-      cpu_floats({6}).slice(0, 0, 6, 2), cpu_floats({1, 1}).as_strided({1, 1}, {5, 9}),
-      cpu_floats({2, 3, 4}).permute({0, 2, 1}), grad,
+      cpu_floats({2, 3}),
+      cpu_floats({2, 3}).t(),
+      cpu_floats({4, 1, 3}).as_strided({4, 1, 3}, {3, 77, 1}),
+      cpu_floats({3}).expand({2, 3}),
+      cpu_floats({0, 4}).as_strided({0, 4}, {9, 2}),
+      cpu_floats({6}).slice(0, 0, 6, 2),
+      cpu_floats({1, 1}).as_strided({1, 1}, {5, 9}),
+      cpu_floats({2, 3, 4}).permute({0, 2, 1}),
+      grad,
   };
   {
     c10::InferenceMode guard;
@@ -229,7 +236,8 @@ TEST(TensorBufferViewTest, EveryInteropDtypeIsAccepted) {
   }
 }
 
-// --- as_host_buffer / as_cuda_buffer: every validation error ----------------------------------------
+// --- as_host_buffer / as_cuda_buffer: every validation error
+// ----------------------------------------
 
 struct ViolationCase {
   std::string name;
@@ -241,37 +249,72 @@ struct ViolationCase {
 
 std::vector<ViolationCase> violation_cases() {
   std::vector<ViolationCase> cases;
-  cases.push_back({"undefined", at::Tensor(), {.name = "w"}, ErrorCode::invalid_config,
+  cases.push_back({"undefined",
+                   at::Tensor(),
+                   {.name = "w"},
+                   ErrorCode::invalid_config,
                    "undefined; expected a defined tensor (tensor 'w')"});
-  cases.push_back({"dtype not allowed", cpu_floats({2}), {.dtypes = {at::kHalf, at::kBFloat16}},
-                   ErrorCode::invalid_config, "dtype mismatch: expected f16 or bf16, got f32"});
-  cases.push_back({"dtype outside the vocabulary", at::zeros({2}, at::kComplexFloat),
+  cases.push_back({"dtype not allowed",
+                   cpu_floats({2}),
+                   {.dtypes = {at::kHalf, at::kBFloat16}},
+                   ErrorCode::invalid_config,
+                   "dtype mismatch: expected f16 or bf16, got f32"});
+  cases.push_back({"dtype outside the vocabulary",
+                   at::zeros({2}, at::kComplexFloat),
                    {.dtypes = DtypeSet::interop().with(at::kComplexFloat)},
-                   ErrorCode::invalid_config, "got ComplexFloat"});
-  cases.push_back({"non-contiguous", cpu_floats({3, 4}).t(), {},
+                   ErrorCode::invalid_config,
+                   "got ComplexFloat"});
+  cases.push_back({"non-contiguous",
+                   cpu_floats({3, 4}).t(),
+                   {},
                    ErrorCode::invalid_config,
                    "not contiguous (sizes [4, 3], strides [1, 4]); the requirement is "
                    "Contiguity::required"});
-  cases.push_back({"copy needs an owner", cpu_floats({3}), {.contiguity = Contiguity::copy_if_needed},
-                   ErrorCode::invalid_config, "needs an owning buffer"});
-  cases.push_back({"misaligned", cpu_floats({8}).slice(0, 1), {.alignment = 16},
-                   ErrorCode::invalid_config, "is not aligned to 16 bytes"});
-  cases.push_back({"alignment not a power of two", cpu_floats({8}), {.alignment = 12},
-                   ErrorCode::invalid_config, "alignment requirement 12 is not a power of two"});
-  cases.push_back({"rank above the maximum", at::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}), {},
-                   ErrorCode::dimension_mismatch, "rank 9 exceeds the maximum 8"});
-  cases.push_back({"sparse", cpu_floats({2, 2}).to_sparse(), {}, ErrorCode::invalid_config,
+  cases.push_back({"copy needs an owner",
+                   cpu_floats({3}),
+                   {.contiguity = Contiguity::copy_if_needed},
+                   ErrorCode::invalid_config,
+                   "needs an owning buffer"});
+  cases.push_back({"misaligned",
+                   cpu_floats({8}).slice(0, 1),
+                   {.alignment = 16},
+                   ErrorCode::invalid_config,
+                   "is not aligned to 16 bytes"});
+  cases.push_back({"alignment not a power of two",
+                   cpu_floats({8}),
+                   {.alignment = 12},
+                   ErrorCode::invalid_config,
+                   "alignment requirement 12 is not a power of two"});
+  cases.push_back({"rank above the maximum",
+                   at::zeros({1, 1, 1, 1, 1, 1, 1, 1, 1}),
+                   {},
+                   ErrorCode::dimension_mismatch,
+                   "rank 9 exceeds the maximum 8"});
+  cases.push_back({"sparse",
+                   cpu_floats({2, 2}).to_sparse(),
+                   {},
+                   ErrorCode::invalid_config,
                    "layout sparse COO is not supported"});
-  cases.push_back({"meta", at::empty({2}, at::TensorOptions().device(c10::kMeta)), {},
-                   ErrorCode::invalid_config, "meta tensors have no data"});
+  cases.push_back({"meta",
+                   at::empty({2}, at::TensorOptions().device(c10::kMeta)),
+                   {},
+                   ErrorCode::invalid_config,
+                   "meta tensors have no data"});
   cases.push_back({"quantized",
-                   at::quantize_per_tensor(cpu_floats({2}), 0.1, 0, at::kQUInt8), {},
-                   ErrorCode::invalid_config, "quantized tensors"});
-  cases.push_back({"conj bit", at::zeros({2}, at::kComplexFloat).conj(),
+                   at::quantize_per_tensor(cpu_floats({2}), 0.1, 0, at::kQUInt8),
+                   {},
+                   ErrorCode::invalid_config,
+                   "quantized tensors"});
+  cases.push_back({"conj bit",
+                   at::zeros({2}, at::kComplexFloat).conj(),
                    {.dtypes = DtypeSet::interop().with(at::kComplexFloat)},
-                   ErrorCode::invalid_config, "pending conjugate bit"});
-  cases.push_back({"neg bit", at::imag(at::zeros({2}, at::kComplexFloat).conj()),
-                   {}, ErrorCode::invalid_config, "pending negative bit"});
+                   ErrorCode::invalid_config,
+                   "pending conjugate bit"});
+  cases.push_back({"neg bit",
+                   at::imag(at::zeros({2}, at::kComplexFloat).conj()),
+                   {},
+                   ErrorCode::invalid_config,
+                   "pending negative bit"});
   return cases;
 }
 
@@ -304,7 +347,8 @@ TEST(TensorBufferViewTest, WrongDeviceIsADeviceMismatch) {
 // so the overflow checks are exercised through from_raw (ToTensorTest) and DLPack import
 // (DLPackTest), which share them with the tensor path.
 
-// --- make_host_buffer: the owning buffer -------------------------------------------------------------
+// --- make_host_buffer: the owning buffer
+// -------------------------------------------------------------
 
 TEST(TensorBufferTest, KeepsTheStorageAliveAfterTheTensorDies) {
   TensorBuffer buffer;
@@ -329,8 +373,9 @@ TEST(TensorBufferTest, KeepsTheStorageAliveAfterTheTensorDies) {
 
 TEST(TensorBufferTest, ContiguousCopyOnlyWhenAskedAndVisible) {
   at::Tensor t = cpu_floats({3, 4}).t();
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer buffer,
-                               ai_core::make_host_buffer(t, {.contiguity = Contiguity::copy_if_needed}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBuffer buffer,
+      ai_core::make_host_buffer(t, {.contiguity = Contiguity::copy_if_needed}));
   EXPECT_TRUE(buffer.is_copy());
   EXPECT_NE(buffer.data(), t.data_ptr());
   EXPECT_THAT(buffer.sizes(), ElementsAre(4, 3));
@@ -338,25 +383,33 @@ TEST(TensorBufferTest, ContiguousCopyOnlyWhenAskedAndVisible) {
   EXPECT_EQ(static_cast<const float*>(buffer.data())[1], 4.0f);  // t[0][1] = original[1][0]
   // Already contiguous: no copy.
   at::Tensor c = cpu_floats({3});
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer same,
-                               ai_core::make_host_buffer(c, {.contiguity = Contiguity::copy_if_needed}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBuffer same, ai_core::make_host_buffer(c, {.contiguity = Contiguity::copy_if_needed}));
   EXPECT_FALSE(same.is_copy());
   EXPECT_EQ(same.data(), c.data_ptr());
   // The copy is made only when the other requirements hold.
-  EXPECT_THAT(ai_core::make_host_buffer(t, {.dtypes = {at::kHalf},
-                                            .contiguity = Contiguity::copy_if_needed}),
+  EXPECT_THAT(ai_core::make_host_buffer(
+                  t, {.dtypes = {at::kHalf}, .contiguity = Contiguity::copy_if_needed}),
               HasMessage("dtype mismatch"));
 }
 
 // Views of temporaries do not compile (the rvalue overloads are deleted).
 template <class B>
-concept CanView = requires(B&& b) { std::forward<B>(b).view(); };
+concept CanView = requires(B&& b) {
+  std::forward<B>(b).view();
+};
 template <class T>
-concept CanBorrowHost = requires(T&& t) { ai_core::as_host_buffer(std::forward<T>(t)); };
+concept CanBorrowHost = requires(T&& t) {
+  ai_core::as_host_buffer(std::forward<T>(t));
+};
 template <class T>
-concept CanBorrowCuda = requires(T&& t) { ai_core::as_cuda_buffer(std::forward<T>(t)); };
+concept CanBorrowCuda = requires(T&& t) {
+  ai_core::as_cuda_buffer(std::forward<T>(t));
+};
 template <class T>
-concept CanOwnHost = requires(T&& t) { ai_core::make_host_buffer(std::forward<T>(t)); };
+concept CanOwnHost = requires(T&& t) {
+  ai_core::make_host_buffer(std::forward<T>(t));
+};
 static_assert(!CanView<TensorBuffer>);
 static_assert(CanView<const TensorBuffer&>);
 static_assert(!CanBorrowHost<at::Tensor>);
@@ -365,7 +418,8 @@ static_assert(CanBorrowCuda<const at::Tensor&>);
 static_assert(CanBorrowHost<at::Tensor&>);
 static_assert(CanOwnHost<at::Tensor>);  // owning: a temporary is fine
 
-// --- from_raw + to_tensor: caller memory ---------------------------------------------------------------
+// --- from_raw + to_tensor: caller memory
+// ---------------------------------------------------------------
 
 struct ReleaseCounter {
   std::atomic<int> calls{0};
@@ -402,26 +456,26 @@ TEST(ToTensorTest, StridedAndSizeZeroAndSharedPtrOwners) {
   std::weak_ptr<std::vector<std::int32_t>> watch = memory;
   const std::int64_t sizes[] = {2, 3};
   const std::int64_t strides[] = {5, 2};  // largest offset 5 + 4 = 9 < 10
-  AI_CORE_ASSERT_OK_AND_ASSIGN(
-      TensorBufferView view,
-      TensorBufferView::from_raw(memory->data(), 40, at::kInt, sizes, strides, c10::Device(c10::kCPU)));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView view,
+                               TensorBufferView::from_raw(memory->data(), 40, at::kInt, sizes,
+                                                          strides, c10::Device(c10::kCPU)));
   EXPECT_EQ(view.byte_size(), 40);
   {
-    AI_CORE_ASSERT_OK_AND_ASSIGN(at::Tensor t,
-                                 ai_core::to_tensor(view, BufferOwner::from_shared(std::move(memory))));
+    AI_CORE_ASSERT_OK_AND_ASSIGN(
+        at::Tensor t, ai_core::to_tensor(view, BufferOwner::from_shared(std::move(memory))));
     EXPECT_EQ(t.strides(), at::IntArrayRef({5, 2}));
     EXPECT_FALSE(watch.expired());
   }
   EXPECT_TRUE(watch.expired());
 
   const std::int64_t empty_sizes[] = {0, 3};
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView empty,
-                               TensorBufferView::from_raw(nullptr, 0, at::kBool, empty_sizes, {},
-                                                          c10::Device(c10::kCPU)));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView empty,
+      TensorBufferView::from_raw(nullptr, 0, at::kBool, empty_sizes, {}, c10::Device(c10::kCPU)));
   int released = 0;
   {
-    AI_CORE_ASSERT_OK_AND_ASSIGN(at::Tensor t, ai_core::to_tensor(empty, BufferOwner::from_callable(
-                                                                         [&] { ++released; })));
+    AI_CORE_ASSERT_OK_AND_ASSIGN(
+        at::Tensor t, ai_core::to_tensor(empty, BufferOwner::from_callable([&] { ++released; })));
     EXPECT_EQ(t.numel(), 0);
     EXPECT_EQ(t.scalar_type(), at::kBool);
   }
@@ -443,14 +497,24 @@ TEST(ToTensorTest, FromRawRejectsLayoutsThatDoNotFit) {
   const std::vector<Case> cases = {
       {"negative size", {2, -1}, {}, 64, memory, at::kFloat, "size -1 of dimension 1"},
       {"negative stride", {2, 2}, {2, -1}, 64, memory, at::kFloat, "stride -1 of dimension 1"},
-      {"past the byte size", {4, 4}, {4, 1}, 60, memory, at::kFloat,
+      {"past the byte size",
+       {4, 4},
+       {4, 1},
+       60,
+       memory,
+       at::kFloat,
        "reach 64 bytes (largest offset 15 elements of 4 bytes); expected at most the buffer's 60"},
       {"stride past the byte size", {2, 2}, {8, 1}, 36, memory, at::kFloat, "reach 40 bytes"},
       {"numel overflow", {huge, 4}, {}, 64, memory, at::kFloat, "overflows int64"},
       {"span overflow", {3, 2}, {huge, 1}, 64, memory, at::kFloat, "overflows int64"},
       {"byte overflow", {huge}, {1}, 64, memory, at::kDouble, "overflows int64"},
       {"null data", {2}, {}, 64, nullptr, at::kFloat, "data is null"},
-      {"misaligned", {2}, {}, 60, reinterpret_cast<char*>(memory) + 2, at::kFloat,
+      {"misaligned",
+       {2},
+       {},
+       60,
+       reinterpret_cast<char*>(memory) + 2,
+       at::kFloat,
        "not aligned to the element size 4"},
       {"negative byte size", {0}, {}, -1, memory, at::kFloat, "byte size -1 is negative"},
       {"stride count", {2, 2}, {1}, 64, memory, at::kFloat, "1 strides for 2 sizes"},
@@ -476,9 +540,8 @@ TEST(ToTensorTest, FailureReleasesTheOwnerOnce) {
   float memory[4] = {};
   const std::int64_t sizes[] = {4};
   AI_CORE_ASSERT_OK_AND_ASSIGN(
-      TensorBufferView view,
-      TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {}, c10::Device(c10::kCPU),
-                                 Access::read_only));
+      TensorBufferView view, TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {},
+                                                        c10::Device(c10::kCPU), Access::read_only));
   ReleaseCounter counter;
   auto r = ai_core::to_tensor(view, BufferOwner::from_function(&counter, &ReleaseCounter::release));
   EXPECT_THAT(r, AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("read-only")));
@@ -492,11 +555,11 @@ TEST(ToTensorTest, MissingCudaDeviceIsAnError) {
   if (gpu_count() > 0) GTEST_SKIP() << "a GPU is present";
   float memory[4] = {};
   const std::int64_t sizes[] = {4};
-  auto r = TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {},
-                                      c10::Device(c10::kCUDA, 0));
+  auto r =
+      TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {}, c10::Device(c10::kCUDA, 0));
   EXPECT_THAT(r, HasErrorCode(ErrorCode::device_not_available));
-  auto no_index = TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {},
-                                             c10::Device(c10::kCUDA));
+  auto no_index =
+      TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {}, c10::Device(c10::kCUDA));
   EXPECT_THAT(no_index, HasMessage("has no index"));
 }
 
@@ -517,7 +580,8 @@ TEST(BufferOwnerTest, MovesAndResetsReleaseOnce) {
   EXPECT_FALSE(BufferOwner::unowned().owns());
 }
 
-// --- TensorBuffer -> tensor, output buffers ------------------------------------------------------------
+// --- TensorBuffer -> tensor, output buffers
+// ------------------------------------------------------------
 
 TEST(ToTensorTest, OwningBufferBecomesATensorSharingItsStorage) {
   at::Tensor base = cpu_floats({4, 6});
@@ -533,8 +597,8 @@ TEST(ToTensorTest, OwningBufferBecomesATensorSharingItsStorage) {
 
 TEST(OutputBufferTest, AllocatesWithItsBuffer) {
   const std::int64_t sizes[] = {5, 7};
-  AI_CORE_ASSERT_OK_AND_ASSIGN(auto out,
-                               ai_core::allocate_output_buffer(sizes, at::kBFloat16, c10::Device(c10::kCPU)));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      auto out, ai_core::allocate_output_buffer(sizes, at::kBFloat16, c10::Device(c10::kCPU)));
   EXPECT_EQ(out.first.sizes(), at::IntArrayRef({5, 7}));
   EXPECT_EQ(out.first.scalar_type(), at::kBFloat16);
   EXPECT_EQ(out.second.data(), out.first.data_ptr());
@@ -577,7 +641,8 @@ TEST(OutputBufferTest, OutOfMemoryNamesTheRequestedBytes) {
   EXPECT_THAT(ai_core::allocate_output_buffer(small, at::kFloat, c10::Device(c10::kCPU)), IsOk());
 }
 
-// --- CUDA helpers without a GPU --------------------------------------------------------------------------
+// --- CUDA helpers without a GPU
+// --------------------------------------------------------------------------
 
 TEST(CudaHelpersTest, ReportMissingCudaAsErrors) {
   if (gpu_count() > 0) GTEST_SKIP() << "a GPU is present";

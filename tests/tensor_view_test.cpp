@@ -47,7 +47,9 @@ static_assert(std::is_convertible_v<TensorView<float, 2>, TensorView<const float
 static_assert(!std::is_convertible_v<TensorView<const float, 2>, TensorView<float, 2>>);
 // operator() takes exactly Rank integral indices.
 template <class V, class... I>
-concept Indexable = requires(V v, I... i) { v(i...); };
+concept Indexable = requires(V v, I... i) {
+  v(i...);
+};
 static_assert(Indexable<TensorView<float, 2>, int, long>);
 static_assert(!Indexable<TensorView<float, 2>, int>);
 static_assert(!Indexable<TensorView<float, 2>, double, int>);
@@ -103,9 +105,8 @@ TEST(TensorViewTest, FactoryChecksDtypeRankAndAccess) {
   EXPECT_THAT((ai_core::make_tensor_view<float, 3>(buffer)),
               ::testing::AllOf(HasErrorCode(ErrorCode::dimension_mismatch),
                                HasMessage("rank mismatch: expected 3 (the view's Rank), got 2")));
-  AI_CORE_ASSERT_OK_AND_ASSIGN(
-      TensorBufferView read_only,
-      ai_core::as_host_buffer(t, {.access = ai_core::Access::read_only}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView read_only,
+                               ai_core::as_host_buffer(t, {.access = ai_core::Access::read_only}));
   EXPECT_THAT((ai_core::make_tensor_view<float, 2>(read_only)), HasMessage("read-only"));
   EXPECT_THAT((ai_core::make_tensor_view<const float, 2>(read_only)), IsOk());
 }
@@ -116,9 +117,9 @@ TEST(TensorViewTest, ThirtyTwoBitVariantChecksTheLargestReachableOffset) {
   const std::int64_t big = std::int64_t{1} << 31;
   const std::int64_t sizes[] = {2, 2};
   const std::int64_t strides[] = {big, 1};
-  AI_CORE_ASSERT_OK_AND_ASSIGN(
-      TensorBufferView buffer,
-      TensorBufferView::from_raw(memory, big + 2, at::kByte, sizes, strides, c10::Device(c10::kCPU)));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView buffer,
+                               TensorBufferView::from_raw(memory, big + 2, at::kByte, sizes,
+                                                          strides, c10::Device(c10::kCPU)));
   EXPECT_THAT((ai_core::make_tensor_view32<std::uint8_t, 2>(buffer)),
               HasMessage("reach past 2^31-1"));
   EXPECT_THAT((ai_core::make_tensor_view<std::uint8_t, 2>(buffer)), IsOk());

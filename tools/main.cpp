@@ -6,8 +6,8 @@
 
 #include "demo.hpp"
 
-#include <CLI/CLI.hpp>
 #include <c10/core/Device.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>

@@ -12,8 +12,8 @@
 //   // error: static assertion failed: ai_core::GpuDispatchable<Op>: missing member function
 //   //        `Result<Output> dispatch_cpu(const Input&, c10::Device) const`
 //
-// `ai_core::validated(config)` and the `static create(config) -> Result<T>` pattern (below) make the
-// seed's "validate in the constructor" usage one line. The free function `ai_core::dispatch(op,
+// `ai_core::validated(config)` and the `static create(config) -> Result<T>` pattern (below) make
+// the seed's "validate in the constructor" usage one line. The free function `ai_core::dispatch(op,
 // input, device)` that routes a `GpuDispatchable` op to its GPU or CPU path lives in
 // <ai_core/dispatch.hpp>.
 //
@@ -54,64 +54,88 @@ template <class... T>
 inline constexpr bool always_false = false;
 
 template <class C>
-concept HasValidateMember = requires(const C& config) { config.validate(); };
+concept HasValidateMember = requires(const C& config) {
+  config.validate();
+};
 
 template <class C>
-concept HasNonConstValidateMember = requires(C& config) { config.validate(); };
+concept HasNonConstValidateMember = requires(C& config) {
+  config.validate();
+};
 
 template <class T, class Q>
-concept HasQuantizeMember =
-    requires(const T& t, const at::Tensor& tensor, c10::Device device) { t.quantize(tensor, device); };
+concept HasQuantizeMember = requires(const T& t, const at::Tensor& tensor, c10::Device device) {
+  t.quantize(tensor, device);
+};
 
 template <class T, class Q>
-concept HasNonConstQuantizeMember =
-    requires(T& t, const at::Tensor& tensor, c10::Device device) { t.quantize(tensor, device); };
+concept HasNonConstQuantizeMember = requires(T& t, const at::Tensor& tensor, c10::Device device) {
+  t.quantize(tensor, device);
+};
 
 template <class T, class Q>
-concept HasDequantizeMember =
-    requires(const T& t, const Q& quantized, c10::Device device) { t.dequantize(quantized, device); };
+concept HasDequantizeMember = requires(const T& t, const Q& quantized, c10::Device device) {
+  t.dequantize(quantized, device);
+};
 
 template <class T, class Q>
-concept HasNonConstDequantizeMember =
-    requires(T& t, const Q& quantized, c10::Device device) { t.dequantize(quantized, device); };
+concept HasNonConstDequantizeMember = requires(T& t, const Q& quantized, c10::Device device) {
+  t.dequantize(quantized, device);
+};
 
 template <class Op>
-concept HasInputType = requires { typename Op::Input; };
+concept HasInputType = requires {
+  typename Op::Input;
+};
 
 template <class Op>
-concept HasOutputType = requires { typename Op::Output; };
+concept HasOutputType = requires {
+  typename Op::Output;
+};
 
 template <class Op>
 concept HasDispatchGpuMember = requires(const Op& op, const typename Op::Input& input,
-                                        c10::Device device) { op.dispatch_gpu(input, device); };
+                                        c10::Device device) {
+  op.dispatch_gpu(input, device);
+};
 
 template <class Op>
 concept HasNonConstDispatchGpuMember = requires(Op& op, const typename Op::Input& input,
-                                                c10::Device device) { op.dispatch_gpu(input, device); };
+                                                c10::Device device) {
+  op.dispatch_gpu(input, device);
+};
 
 template <class Op>
 concept HasDispatchCpuMember = requires(const Op& op, const typename Op::Input& input,
-                                        c10::Device device) { op.dispatch_cpu(input, device); };
+                                        c10::Device device) {
+  op.dispatch_cpu(input, device);
+};
 
 template <class Op>
 concept HasNonConstDispatchCpuMember = requires(Op& op, const typename Op::Input& input,
-                                                c10::Device device) { op.dispatch_cpu(input, device); };
+                                                c10::Device device) {
+  op.dispatch_cpu(input, device);
+};
 
 /// Holds when `Op` declares something named `dispatch` (a single, non-template member function
 /// or data member). Used to reject a `dispatch` member with the wrong signature rather than
 /// silently ignore it.
 template <class Op>
-concept NamesDispatchMember = requires { &Op::dispatch; };
+concept NamesDispatchMember = requires {
+  &Op::dispatch;
+};
 
 /// Holds when `op.dispatch(input, device)` is a valid call returning `Result<Output>`.
 template <class Op>
-concept HasDispatchMember =
-    requires(const Op& op, const typename Op::Input& input, c10::Device device) {
-      { op.dispatch(input, device) } -> std::same_as<Result<typename Op::Output>>;
-    };
+concept HasDispatchMember = requires(const Op& op, const typename Op::Input& input,
+                                     c10::Device device) {
+  { op.dispatch(input, device) } -> std::same_as<Result<typename Op::Output>>;
+};
 
 template <class Op>
-concept NamesNameMember = requires { &Op::name; };
+concept NamesNameMember = requires {
+  &Op::name;
+};
 
 /// Holds when `op.name()` gives something a `std::string_view` can be made from.
 template <class Op>
@@ -120,7 +144,9 @@ concept HasNameMember = requires(const Op& op) {
 };
 
 template <class Op>
-concept NamesGpuAvailableMember = requires { &Op::gpu_available; };
+concept NamesGpuAvailableMember = requires {
+  &Op::gpu_available;
+};
 
 /// Holds when `op.gpu_available()` returns exactly `bool`.
 template <class Op>
@@ -155,7 +181,8 @@ template <class T>
 
 }  // namespace detail
 
-// --- ValidatableConfig ----------------------------------------------------------------------------
+// --- ValidatableConfig
+// ----------------------------------------------------------------------------
 
 /// A configuration that can check itself: copyable, with `Result<void> validate() const`.
 ///
@@ -201,7 +228,7 @@ concept ValidatableConfig = std::copyable<C> && requires(const C& config) {
 /// or, where the validated config itself is what is wanted:
 ///   AI_CORE_ASSIGN_OR_RETURN(LoraConfig config, ai_core::validated(load_config(path)));
 template <class C>
-  requires ValidatableConfig<std::remove_cvref_t<C>>
+requires ValidatableConfig<std::remove_cvref_t<C>>
 [[nodiscard]] Result<std::remove_cvref_t<C>> validated(C&& config) {
   Result<void> status = std::as_const(config).validate();
   if (!status.has_value()) return std::move(status).error();
@@ -229,7 +256,8 @@ consteval bool check_validatable_config() {
   return ValidatableConfig<C>;
 }
 
-// --- Quantize / Dequantize ------------------------------------------------------------------------
+// --- Quantize / Dequantize
+// ------------------------------------------------------------------------
 
 /// A quantization scheme that turns a tensor into its quantized form `Q`:
 /// `Result<Q> quantize(const at::Tensor& tensor, c10::Device device) const`.
@@ -295,7 +323,8 @@ consteval bool check_dequantize() {
   return Dequantize<T, Q>;
 }
 
-// --- GpuDispatchable ------------------------------------------------------------------------------
+// --- GpuDispatchable
+// ------------------------------------------------------------------------------
 
 /// An operation with a GPU and a CPU implementation: member types `Input` and `Output`, and
 ///   `Result<Output> dispatch_gpu(const Input& input, c10::Device device) const`
@@ -320,10 +349,10 @@ consteval bool check_dequantize() {
 /// `ScaleBiasOp` in tests/dispatch_test.cpp and the CUDA op of tests/cuda/dispatch_cuda_test.cu.
 template <class Op>
 concept GpuDispatchable = detail::HasInputType<Op> && detail::HasOutputType<Op> &&
-                          requires(const Op& op, const typename Op::Input& input, c10::Device device) {
-                            { op.dispatch_gpu(input, device) } -> std::same_as<Result<typename Op::Output>>;
-                            { op.dispatch_cpu(input, device) } -> std::same_as<Result<typename Op::Output>>;
-                          };
+    requires(const Op& op, const typename Op::Input& input, c10::Device device) {
+  { op.dispatch_gpu(input, device) } -> std::same_as<Result<typename Op::Output>>;
+  { op.dispatch_cpu(input, device) } -> std::same_as<Result<typename Op::Output>>;
+};
 
 /// Returns `true` when `Op` models `GpuDispatchable` and its optional members (`dispatch`,
 /// `name`, `gpu_available`) have the right signatures; otherwise fails to compile with a
@@ -350,20 +379,20 @@ consteval bool check_gpu_dispatchable() {
                   "ai_core::GpuDispatchable<Op>: `dispatch_cpu` must be a const member function "
                   "(implementors are shared between threads)");
     if constexpr (detail::HasDispatchGpuMember<Op>) {
-      static_assert(std::same_as<decltype(std::declval<const Op&>().dispatch_gpu(
-                                     std::declval<const typename Op::Input&>(),
-                                     std::declval<c10::Device>())),
-                                 Result<typename Op::Output>>,
-                    "ai_core::GpuDispatchable<Op>: `dispatch_gpu(const Input&, c10::Device) "
-                    "const` must return `ai_core::Result<Output>`");
+      static_assert(
+          std::same_as<decltype(std::declval<const Op&>().dispatch_gpu(
+                           std::declval<const typename Op::Input&>(), std::declval<c10::Device>())),
+                       Result<typename Op::Output>>,
+          "ai_core::GpuDispatchable<Op>: `dispatch_gpu(const Input&, c10::Device) "
+          "const` must return `ai_core::Result<Output>`");
     }
     if constexpr (detail::HasDispatchCpuMember<Op>) {
-      static_assert(std::same_as<decltype(std::declval<const Op&>().dispatch_cpu(
-                                     std::declval<const typename Op::Input&>(),
-                                     std::declval<c10::Device>())),
-                                 Result<typename Op::Output>>,
-                    "ai_core::GpuDispatchable<Op>: `dispatch_cpu(const Input&, c10::Device) "
-                    "const` must return `ai_core::Result<Output>`");
+      static_assert(
+          std::same_as<decltype(std::declval<const Op&>().dispatch_cpu(
+                           std::declval<const typename Op::Input&>(), std::declval<c10::Device>())),
+                       Result<typename Op::Output>>,
+          "ai_core::GpuDispatchable<Op>: `dispatch_cpu(const Input&, c10::Device) "
+          "const` must return `ai_core::Result<Output>`");
     }
     static_assert(!detail::NamesDispatchMember<Op> || detail::HasDispatchMember<Op>,
                   "ai_core::GpuDispatchable<Op>: the op declares a member `dispatch`, but it is "

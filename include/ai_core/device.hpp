@@ -11,8 +11,9 @@
 //
 // Example:
 //   AI_CORE_ASSIGN_OR_RETURN(auto config, ai_core::DeviceConfig::from_env());
-//   AI_CORE_ASSIGN_OR_RETURN(c10::Device device, ai_core::get_device(config.with_component("nf4")));
-//   ai_core::warn_if_cpu(input.device(), "nf4");   // in a kernel's CPU branch
+//   AI_CORE_ASSIGN_OR_RETURN(c10::Device device,
+//   ai_core::get_device(config.with_component("nf4"))); ai_core::warn_if_cpu(input.device(),
+//   "nf4");   // in a kernel's CPU branch
 #pragma once
 
 #include <ai_core/error.hpp>
@@ -161,9 +162,9 @@ class DeviceConfig {
 
 /// Why CUDA is or is not usable, as the probe found it.
 enum class CudaStatus : std::uint8_t {
-  ok = 0,              ///< CUDA is usable: a driver, at least one visible device, a CUDA libtorch.
-  no_driver = 1,       ///< No NVIDIA driver (or only the stub `libcuda.so`) was found.
-  no_device = 2,       ///< The driver works but sees no device (`CUDA_VISIBLE_DEVICES` may hide them).
+  ok = 0,         ///< CUDA is usable: a driver, at least one visible device, a CUDA libtorch.
+  no_driver = 1,  ///< No NVIDIA driver (or only the stub `libcuda.so`) was found.
+  no_device = 2,  ///< The driver works but sees no device (`CUDA_VISIBLE_DEVICES` may hide them).
   cpu_only_torch = 3,  ///< libtorch in this process has no CUDA backend.
   not_compiled = 4,    ///< ai_core was built with `AI_CORE_WITH_CUDA=OFF`.
   driver_error = 5,    ///< The driver or runtime reported an error (or the probe threw).
@@ -174,10 +175,10 @@ enum class CudaStatus : std::uint8_t {
 
 /// One visible CUDA device as the probe found it.
 struct CudaDeviceInfo {
-  int index = 0;                    ///< The ordinal (`cuda:<index>`), among the visible devices.
-  std::string name;                 ///< The marketing name ("NVIDIA H100 80GB HBM3").
-  int capability_major = 0;         ///< Compute capability, major part (9 for sm_90).
-  int capability_minor = 0;         ///< Compute capability, minor part (0 for sm_90).
+  int index = 0;             ///< The ordinal (`cuda:<index>`), among the visible devices.
+  std::string name;          ///< The marketing name ("NVIDIA H100 80GB HBM3").
+  int capability_major = 0;  ///< Compute capability, major part (9 for sm_90).
+  int capability_minor = 0;  ///< Compute capability, minor part (0 for sm_90).
   std::uint64_t total_memory_bytes = 0;            ///< Total device memory.
   std::optional<std::uint64_t> free_memory_bytes;  ///< Free memory, when it was asked for.
 };
@@ -185,11 +186,11 @@ struct CudaDeviceInfo {
 /// What a `CudaProbe` found.
 struct CudaProbeResult {
   CudaStatus status = CudaStatus::not_compiled;  ///< Whether CUDA is usable, and if not, why.
-  std::string message;                 ///< Details: the failing call, error name and text.
-  int device_count = 0;                ///< How many devices are visible (0 unless `ok`).
-  std::vector<CudaDeviceInfo> devices; ///< The visible devices, by ordinal.
-  std::optional<int> runtime_version;  ///< CUDA runtime version, 1000 * major + 10 * minor.
-  std::optional<int> driver_version;   ///< Newest CUDA version the driver supports, same encoding.
+  std::string message;                  ///< Details: the failing call, error name and text.
+  int device_count = 0;                 ///< How many devices are visible (0 unless `ok`).
+  std::vector<CudaDeviceInfo> devices;  ///< The visible devices, by ordinal.
+  std::optional<int> runtime_version;   ///< CUDA runtime version, 1000 * major + 10 * minor.
+  std::optional<int> driver_version;    ///< Newest CUDA version the driver supports, same encoding.
 };
 
 /// What a probe is asked to find out.
@@ -219,7 +220,8 @@ class AI_CORE_API CudaProbe {
 /// - CUDA usable, ordinal out of range → a `device_not_available` error listing the visible
 ///   devices (not a fallback: the user asked for a GPU that is not there);
 /// - no usable CUDA → per `config.fallback()`: `warn` → CPU plus the one-time warning naming the
-///   reason, `allow` → CPU logged at info, `error` → a `device_not_available` error with the reason.
+///   reason, `allow` → CPU logged at info, `error` → a `device_not_available` error with the
+///   reason.
 /// An invalid `config` is an `invalid_config` error. The first call probes CUDA (and blocks
 /// concurrent first calls until the probe is done); later calls make no CUDA call and take no lock.
 [[nodiscard]] AI_CORE_API Result<c10::Device> get_device(const DeviceConfig& config);
@@ -255,8 +257,8 @@ struct DeviceReport {
   bool cuda_compiled = false;   ///< Whether ai_core was built with `AI_CORE_WITH_CUDA`.
   CudaProbeResult cuda;         ///< A fresh probe (with free memory unless told otherwise).
   std::vector<EnvVariableReport> environment;  ///< Every variable read, in priority order.
-  std::optional<c10::Device> device;  ///< The device `get_device` would choose, if any.
-  std::string reason;                 ///< Why that device, or why none.
+  std::optional<c10::Device> device;           ///< The device `get_device` would choose, if any.
+  std::string reason;                          ///< Why that device, or why none.
   /// The error, when there is one: `invalid_config` for a malformed environment,
   /// `device_not_available` when selection would fail.
   std::optional<CoreError> error;
@@ -264,8 +266,8 @@ struct DeviceReport {
 
 /// Options of `device_report`.
 struct DeviceReportOptions {
-  EnvLookup env;                   ///< Where to read variables; empty: the process environment.
-  bool query_free_memory = true;   ///< See `CudaProbeOptions::query_free_memory`.
+  EnvLookup env;                  ///< Where to read variables; empty: the process environment.
+  bool query_free_memory = true;  ///< See `CudaProbeOptions::query_free_memory`.
 };
 
 /// Gathers the `DeviceReport`. Runs a fresh probe through the installed probe (not the cache),

@@ -92,7 +92,9 @@ template <class T>
 inline constexpr bool is_reference_wrapper<std::reference_wrapper<T>> = true;
 
 template <class T>
-concept TupleLike = requires { std::tuple_size<T>::value; };
+concept TupleLike = requires {
+  std::tuple_size<T>::value;
+};
 
 /// Returns whether a tensor on `actual` may be used where `expected` was asked for: same device
 /// type, and the same index unless `expected` has none (or is the CPU, whose index is not used).
@@ -110,10 +112,10 @@ concept TupleLike = requires { std::tuple_size<T>::value; };
         " (use std::optional<at::Tensor> for a tensor that may be absent)");
   }
   const c10::Device actual = tensor.device();
-  return CoreError::device_mismatch(
-      expected, actual,
-      "a tensor of the input is on " + actual.str() + "; move it with .to(" + expected.str() +
-          ") or run on " + actual.str());
+  return CoreError::device_mismatch(expected, actual,
+                                    "a tensor of the input is on " + actual.str() +
+                                        "; move it with .to(" + expected.str() + ") or run on " +
+                                        actual.str());
 }
 
 struct TensorsOnDeviceFn {
@@ -122,7 +124,8 @@ struct TensorsOnDeviceFn {
     if constexpr (HasTensorsOnDeviceHook<T>) {
       return ai_core_tensors_on_device(value, device);
     } else if constexpr (std::derived_from<T, at::TensorBase>) {
-      if (value.defined() && device_matches(value.device(), device)) [[likely]] return {};
+      if (value.defined() && device_matches(value.device(), device)) [[likely]]
+        return {};
       return tensor_device_error(value, device);
     } else if constexpr (holds_no_tensors<T>::value) {
       return {};
@@ -168,13 +171,15 @@ struct TensorsOnDeviceFn {
     std::optional<CoreError> error;
     const auto check = [&]<std::size_t Index>(std::integral_constant<std::size_t, Index>) {
       Result<void> status = (*this)(get<Index>(value), device);
-      if (status.has_value()) [[likely]] return true;
+      if (status.has_value()) [[likely]]
+        return true;
       (void)error.emplace(std::move(status).error().with_context(
           "in element " + std::to_string(Index) + " of a tuple"));
       return false;
     };
     (void)(check(std::integral_constant<std::size_t, I>{}) && ...);  // Stops at the first error.
-    if (error.has_value()) [[unlikely]] return std::move(*error);
+    if (error.has_value()) [[unlikely]]
+      return std::move(*error);
     return {};
   }
 };
@@ -202,7 +207,8 @@ struct TensorsOnDeviceFn {
 /// few nanoseconds per tensor (the device of a tensor is a field read).
 inline constexpr detail::TensorsOnDeviceFn tensors_on_device{};
 
-// --- dispatch -------------------------------------------------------------------------------------
+// --- dispatch
+// -------------------------------------------------------------------------------------
 
 /// Runs `op` on `device`: `dispatch_gpu` for a CUDA device, `dispatch_cpu` (after the
 /// once-per-process CPU-fallback warning) for the CPU, `device_not_available` for anything else.
@@ -222,7 +228,7 @@ inline constexpr detail::TensorsOnDeviceFn tensors_on_device{};
 /// the thread's current CUDA context when the device is already current
 /// (benchmarks/dispatch_benchmark.cpp).
 template <class Op>
-  requires GpuDispatchable<Op>
+requires GpuDispatchable<Op>
 [[nodiscard]] Result<typename Op::Output> dispatch(const Op& op, const typename Op::Input& input,
                                                    c10::Device device) {
   [[maybe_unused]] constexpr bool valid = check_gpu_dispatchable<Op>();  // Optional members.
@@ -232,7 +238,8 @@ template <class Op>
     switch (device.type()) {
       case c10::DeviceType::CUDA: {
         const detail::DeviceScope scope(device);
-        if (!scope.ok()) [[unlikely]] return scope.error();
+        if (!scope.ok()) [[unlikely]]
+          return scope.error();
         const c10::Device current = scope.device();
         if (Result<void> status = tensors_on_device(input, current); !status.has_value())
             [[unlikely]] {
@@ -272,8 +279,9 @@ struct InvalidDispatch {
 /// `static_assert`s of `check_gpu_dispatchable<Op>()` name the member `Op` lacks, or the input is
 /// not a `const Op::Input&`. Never callable successfully.
 template <class Op, class Input>
-  requires(!(GpuDispatchable<Op> && std::convertible_to<const Input&, const typename Op::Input&>))
-detail::InvalidDispatch dispatch(const Op& /*op*/, const Input& /*input*/, c10::Device /*device*/) {
+requires(!(GpuDispatchable<Op> &&
+           std::convertible_to<const Input&, const typename Op::Input&>)) detail::InvalidDispatch
+    dispatch(const Op& /*op*/, const Input& /*input*/, c10::Device /*device*/) {
   [[maybe_unused]] constexpr bool valid = check_gpu_dispatchable<Op>();  // Fires its asserts.
   if constexpr (GpuDispatchable<Op>) {
     static_assert(detail::always_false<Input>,
@@ -286,7 +294,7 @@ detail::InvalidDispatch dispatch(const Op& /*op*/, const Input& /*input*/, c10::
 /// Returns whether `op` can run on a GPU: `op.gpu_available()` when the op provides it, otherwise
 /// the device layer's cached probe `ai_core::cuda_available()`.
 template <class Op>
-  requires GpuDispatchable<Op>
+requires GpuDispatchable<Op>
 [[nodiscard]] bool gpu_available(const Op& op) {
   if constexpr (detail::HasGpuAvailableMember<Op>) {
     return op.gpu_available();

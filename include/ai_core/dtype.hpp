@@ -62,10 +62,8 @@ constexpr bool is_interop_dtype(c10::ScalarType dtype) noexcept {
     case c10::ScalarType::Long:
     case c10::ScalarType::Bool:
     case c10::ScalarType::Float8_e4m3fn:
-    case c10::ScalarType::Float8_e5m2:
-      return true;
-    default:
-      return false;
+    case c10::ScalarType::Float8_e5m2: return true;
+    default: return false;
   }
 }
 
@@ -74,23 +72,18 @@ constexpr bool is_interop_dtype(c10::ScalarType dtype) noexcept {
 constexpr std::int64_t dtype_size(c10::ScalarType dtype) noexcept {
   switch (dtype) {
     case c10::ScalarType::Double:
-    case c10::ScalarType::Long:
-      return 8;
+    case c10::ScalarType::Long: return 8;
     case c10::ScalarType::Float:
-    case c10::ScalarType::Int:
-      return 4;
+    case c10::ScalarType::Int: return 4;
     case c10::ScalarType::Half:
     case c10::ScalarType::BFloat16:
-    case c10::ScalarType::Short:
-      return 2;
+    case c10::ScalarType::Short: return 2;
     case c10::ScalarType::Char:
     case c10::ScalarType::Byte:
     case c10::ScalarType::Bool:
     case c10::ScalarType::Float8_e4m3fn:
-    case c10::ScalarType::Float8_e5m2:
-      return 1;
-    default:
-      return 0;
+    case c10::ScalarType::Float8_e5m2: return 1;
+    default: return 0;
   }
 }
 
@@ -102,9 +95,9 @@ template <class T>
 struct DtypeTraits {};
 
 /// Defines one `DtypeTraits` specialisation.
-#define AI_CORE_INTERNAL_DTYPE_TRAIT(type, scalar_type)            \
-  template <>                                                      \
-  struct DtypeTraits<type> {                                       \
+#define AI_CORE_INTERNAL_DTYPE_TRAIT(type, scalar_type)                    \
+  template <>                                                              \
+  struct DtypeTraits<type> {                                               \
     static constexpr c10::ScalarType value = c10::ScalarType::scalar_type; \
   }
 
@@ -151,11 +144,11 @@ class DtypeSet {
   }
   /// Returns the twelve interop dtypes (see `is_interop_dtype`).
   static constexpr DtypeSet interop() noexcept {
-    return DtypeSet{c10::ScalarType::Float, c10::ScalarType::Half, c10::ScalarType::BFloat16,
-                    c10::ScalarType::Double, c10::ScalarType::Char, c10::ScalarType::Byte,
-                    c10::ScalarType::Short, c10::ScalarType::Int, c10::ScalarType::Long,
-                    c10::ScalarType::Bool, c10::ScalarType::Float8_e4m3fn,
-                    c10::ScalarType::Float8_e5m2};
+    return DtypeSet{
+        c10::ScalarType::Float,  c10::ScalarType::Half,          c10::ScalarType::BFloat16,
+        c10::ScalarType::Double, c10::ScalarType::Char,          c10::ScalarType::Byte,
+        c10::ScalarType::Short,  c10::ScalarType::Int,           c10::ScalarType::Long,
+        c10::ScalarType::Bool,   c10::ScalarType::Float8_e4m3fn, c10::ScalarType::Float8_e5m2};
   }
   /// Returns the floating-point interop dtypes: f32, f16, bf16, f64.
   static constexpr DtypeSet floating() noexcept {
@@ -163,7 +156,9 @@ class DtypeSet {
                     c10::ScalarType::Double};
   }
   /// Returns whether `dtype` is in the set.
-  constexpr bool contains(c10::ScalarType dtype) const noexcept { return (bits_ & bit(dtype)) != 0; }
+  constexpr bool contains(c10::ScalarType dtype) const noexcept {
+    return (bits_ & bit(dtype)) != 0;
+  }
   /// Returns whether the set is empty.
   constexpr bool empty() const noexcept { return bits_ == 0; }
   /// Returns a copy of the set with `dtype` added.
@@ -179,10 +174,10 @@ class DtypeSet {
   std::string to_string() const {
     // The vocabulary first, in the order of the docs, then any other member in enum order.
     constexpr c10::ScalarType kOrder[] = {
-        c10::ScalarType::Float, c10::ScalarType::Half,  c10::ScalarType::BFloat16,
-        c10::ScalarType::Double, c10::ScalarType::Char, c10::ScalarType::Byte,
-        c10::ScalarType::Short, c10::ScalarType::Int,   c10::ScalarType::Long,
-        c10::ScalarType::Bool,  c10::ScalarType::Float8_e4m3fn, c10::ScalarType::Float8_e5m2};
+        c10::ScalarType::Float,  c10::ScalarType::Half,          c10::ScalarType::BFloat16,
+        c10::ScalarType::Double, c10::ScalarType::Char,          c10::ScalarType::Byte,
+        c10::ScalarType::Short,  c10::ScalarType::Int,           c10::ScalarType::Long,
+        c10::ScalarType::Bool,   c10::ScalarType::Float8_e4m3fn, c10::ScalarType::Float8_e5m2};
     std::uint64_t rest = bits_;
     std::string_view names[64];
     int count = 0;

@@ -44,8 +44,8 @@
 // Note [forward-declared at::Tensor]: `to_tensor` returns `Result<at::Tensor>`, which names
 // `at::Tensor` without needing its definition; <ATen/core/Tensor.h> costs about a second of parse
 // time per translation unit, so this header stays on <ATen/core/TensorBase.h> and a caller of
-// `to_tensor`, `allocate_like` or `allocate_output_buffer` includes <ATen/core/Tensor.h> (any TU that
-// uses `at::Tensor` values already does).
+// `to_tensor`, `allocate_like` or `allocate_output_buffer` includes <ATen/core/Tensor.h> (any TU
+// that uses `at::Tensor` values already does).
 namespace at {
 class Tensor;
 }  // namespace at
@@ -372,8 +372,8 @@ class BufferOwner {
   /// Returns an owner that calls `release()` once (one heap allocation); `release` must not
   /// throw.
   template <class F>
-    requires std::is_invocable_v<std::decay_t<F>&>
-  static BufferOwner from_callable(F&& release) {
+  requires std::is_invocable_v < std::decay_t<F>
+  & > static BufferOwner from_callable(F&& release) {
     using Fn = std::decay_t<F>;
     auto* held = new Fn(std::forward<F>(release));
     return from_function(held, [](void* p) {
@@ -453,8 +453,7 @@ AI_CORE_API Result<std::pair<at::Tensor, TensorBuffer>> allocate_like(const at::
 namespace detail {
 /// Builds the message of `make_tensor_view`'s failures (out of line: keeps the template light).
 AI_CORE_API CoreError tensor_view_error(const TensorBufferView& buffer, c10::ScalarType expected,
-                                        std::int64_t expected_rank, bool wants_write,
-                                        bool index32);
+                                        std::int64_t expected_rank, bool wants_write, bool index32);
 }  // namespace detail
 
 /// Makes a typed view of `buffer` for a kernel, checking that the element type `T` has the

@@ -73,8 +73,8 @@ class TensorView {
 
   /// Converts a view of `U` to a view of `const U` (adding const only).
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  AI_CORE_HOST_DEVICE constexpr TensorView(const TensorView<U, Rank, Index>& other) noexcept
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>) AI_CORE_HOST_DEVICE
+      constexpr TensorView(const TensorView<U, Rank, Index>& other) noexcept
       : data_(other.data_) {
     for (std::size_t d = 0; d < kStorageRank; ++d) {
       sizes_[d] = other.sizes_[d];
@@ -131,8 +131,8 @@ class TensorView {
   /// Returns the element offset of index (`i0`, ..., `iRank-1`): the sum of index times stride.
   /// In debug builds (NDEBUG undefined) asserts 0 <= index < size in every dimension.
   template <class... I>
-    requires(sizeof...(I) == Rank && (std::is_integral_v<I> && ...))
-  AI_CORE_HOST_DEVICE constexpr Index offset(I... indices) const noexcept {
+  requires(sizeof...(I) == Rank && (std::is_integral_v<I> && ...)) AI_CORE_HOST_DEVICE
+      constexpr Index offset(I... indices) const noexcept {
     const Index idx[kStorageRank] = {static_cast<Index>(indices)...};
     Index off = 0;
     if constexpr (Rank > 0) {
@@ -151,8 +151,8 @@ class TensorView {
   /// Returns the element at index (`i0`, ..., `iRank-1`). Bounds are asserted in debug builds
   /// (see `offset`); release builds do no checking.
   template <class... I>
-    requires(sizeof...(I) == Rank && (std::is_integral_v<I> && ...))
-  AI_CORE_HOST_DEVICE constexpr T& operator()(I... indices) const noexcept {
+  requires(sizeof...(I) == Rank && (std::is_integral_v<I> && ...)) AI_CORE_HOST_DEVICE constexpr T&
+  operator()(I... indices) const noexcept {
     return data_[offset(indices...)];
   }
 

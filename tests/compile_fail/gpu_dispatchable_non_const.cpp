@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Must not compile: an op whose dispatch_gpu is not const (implementors are shared between threads).
-// (tests/compile_fail/CMakeLists.txt holds the expected message).
+// Must not compile: an op whose dispatch_gpu is not const (implementors are shared between
+// threads). (tests/compile_fail/CMakeLists.txt holds the expected message).
 #include <ai_core/concepts.hpp>
 
 #include <ATen/core/Tensor.h>

@@ -10,11 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace ai_core {
 namespace {
@@ -34,9 +34,10 @@ int visible_devices() {
   return count;
 }
 
-#define SKIP_WITHOUT_GPU()                                                              \
-  if (visible_devices() == 0) GTEST_SKIP() << "no CUDA device visible: these tests need a GPU " \
-                                              "(the lead runs them on the H100 machine)"
+#define SKIP_WITHOUT_GPU()                                          \
+  if (visible_devices() == 0)                                       \
+  GTEST_SKIP() << "no CUDA device visible: these tests need a GPU " \
+                  "(the lead runs them on the H100 machine)"
 
 TEST(DeviceCudaTest, SystemProbeFindsEveryVisibleDevice) {
   SKIP_WITHOUT_GPU();
@@ -118,7 +119,8 @@ TEST(DeviceCudaTest, EmptyCudaVisibleDevicesGivesTheCpuWithTheWarningInAFreshPro
   self[length] = '\0';
   const std::string command =
       "env -u RUST_AI_FORCE_CPU -u AXOLOTL_FORCE_CPU -u VSA_OPTIM_FORCE_CPU -u SPDLOG_LEVEL "
-      "CUDA_VISIBLE_DEVICES= '" + std::string(self) +
+      "CUDA_VISIBLE_DEVICES= '" +
+      std::string(self) +
       "' --gtest_also_run_disabled_tests --gtest_filter=DeviceCudaChild.DISABLED_HiddenDevices "
       "2>&1 >/dev/null";
   FILE* pipe = ::popen(command.c_str(), "r");

@@ -100,7 +100,9 @@ class CudaScaleBiasOp {
 
 static_assert(ai_core::GpuDispatchable<CudaScaleBiasOp>);
 
-c10::Device cuda(int index) { return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index)); }
+c10::Device cuda(int index) {
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
 
 // The driver functions the tests use, through the runtime's entry-point query (no libcuda link,
 // so the binary also starts, and skips, on a machine without a driver).
@@ -140,7 +142,8 @@ TEST_F(DispatchCudaTest, GpuAndCpuPathsAgreeOnRandomInputs) {
     const auto [x, bias] = random_input(rows, cols);
     const Result<at::Tensor> on_cpu = ai_core::dispatch(op, {x, bias}, c10::Device(c10::kCPU));
     ASSERT_TRUE(on_cpu.has_value()) << on_cpu.error().to_string();
-    const Result<at::Tensor> on_gpu = ai_core::dispatch(op, {x.to(cuda(0)), bias.to(cuda(0))}, cuda(0));
+    const Result<at::Tensor> on_gpu =
+        ai_core::dispatch(op, {x.to(cuda(0)), bias.to(cuda(0))}, cuda(0));
     ASSERT_TRUE(on_gpu.has_value()) << on_gpu.error().to_string();
     EXPECT_EQ(on_gpu->device(), cuda(0));
     // fmaf on the GPU against mul then add on the CPU: at most a rounding apart.

@@ -29,9 +29,9 @@ using ::ai_core::TensorView;
 using ::ai_core::testing::HasErrorCode;
 using ::ai_core::testing::IsOk;
 
-#define SKIP_WITHOUT_GPU()                                                          \
-  if (c10::cuda::device_count() == 0) {                                             \
-    GTEST_SKIP() << "no CUDA device: interop_cuda_test needs a GPU (label cuda)";   \
+#define SKIP_WITHOUT_GPU()                                                        \
+  if (c10::cuda::device_count() == 0) {                                           \
+    GTEST_SKIP() << "no CUDA device: interop_cuda_test needs a GPU (label cuda)"; \
   }
 
 __global__ void scale_rows(TensorView<float, 2> out, TensorView<const float, 2> in, float a) {
@@ -60,11 +60,12 @@ TEST(InteropCudaTest, KernelWritesThroughAViewOfATorchTensorZeroCopy) {
   at::Tensor input = at::arange(64 * 33, opts).reshape({64, 33});
   at::Tensor base = at::zeros({64, 40}, opts);
   at::Tensor output = base.slice(1, 0, 33);  // strided: row stride 40
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView in,
-                               ai_core::as_cuda_buffer(input, {.access = ai_core::Access::read_only}));
-  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView out,
-                               ai_core::as_cuda_buffer(output, {.contiguity = ai_core::Contiguity::any}));
-  EXPECT_EQ(in.data(), input.const_data_ptr());   // zero copy: the same pointers
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView in, ai_core::as_cuda_buffer(input, {.access = ai_core::Access::read_only}));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView out,
+      ai_core::as_cuda_buffer(output, {.contiguity = ai_core::Contiguity::any}));
+  EXPECT_EQ(in.data(), input.const_data_ptr());  // zero copy: the same pointers
   EXPECT_EQ(out.data(), output.data_ptr());
   EXPECT_EQ(out.stream(), c10::cuda::getCurrentCUDAStream(0).stream());
   AI_CORE_ASSERT_OK_AND_ASSIGN(auto in_view, (ai_core::make_tensor_view<const float, 2>(in)));
@@ -77,7 +78,8 @@ TEST(InteropCudaTest, KernelWritesThroughAViewOfATorchTensorZeroCopy) {
   at::Tensor halfs = at::zeros({1000}, opts.dtype(at::kBFloat16));
   AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView hb, ai_core::as_cuda_buffer(halfs));
   AI_CORE_ASSERT_OK_AND_ASSIGN(auto hv, (ai_core::make_tensor_view<__nv_bfloat16, 1>(hb)));
-  EXPECT_THAT((ai_core::make_tensor_view<__half, 1>(hb)), HasErrorCode(ai_core::ErrorCode::invalid_config));
+  EXPECT_THAT((ai_core::make_tensor_view<__half, 1>(hb)),
+              HasErrorCode(ai_core::ErrorCode::invalid_config));
   fill_bf16<<<4, 256, 0, static_cast<cudaStream_t>(hb.stream())>>>(hv, 1.5f);
   // Every element exactly (1.5 is exact in bf16); a bf16 sum would round (1504 on the H100).
   EXPECT_TRUE(halfs.eq(1.5).all().item<bool>());
@@ -114,7 +116,8 @@ TEST(InteropCudaTest, ToTensorOverCudaMallocFreesExactlyOnce) {
       TensorBufferView::from_raw(raw, 4096, at::kFloat, sizes, {}, c10::Device(c10::kCUDA, 0)));
   {
     AI_CORE_ASSERT_OK_AND_ASSIGN(
-        at::Tensor t, ai_core::to_tensor(view, ai_core::BufferOwner::from_function(raw, &free_counted)));
+        at::Tensor t,
+        ai_core::to_tensor(view, ai_core::BufferOwner::from_function(raw, &free_counted)));
     EXPECT_EQ(t.data_ptr(), raw);
     EXPECT_TRUE(t.is_cuda());
     t.fill_(3.0f);
@@ -179,7 +182,8 @@ TEST(InteropCudaTest, ReleaseAfterKeepsMemoryUntilTheStreamPassed) {
   AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView view,
                                TensorBufferView::from_raw(raw, 4, at::kFloat, sizes, {}, dev));
   AI_CORE_ASSERT_OK_AND_ASSIGN(
-      at::Tensor t, ai_core::to_tensor(view, ai_core::BufferOwner::from_function(raw, &free_counted)));
+      at::Tensor t,
+      ai_core::to_tensor(view, ai_core::BufferOwner::from_function(raw, &free_counted)));
   AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer owned, ai_core::make_cuda_buffer(t));
   t = at::Tensor();
   c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, 0);

@@ -39,9 +39,9 @@
 
 namespace test_reliability_cuda {
 
-#define SKIP_WITHOUT_GPU()                                                               \
-  if (c10::cuda::device_count() == 0) {                                                  \
-    GTEST_SKIP() << "no CUDA device: reliability_cuda_test needs a GPU (label cuda)";    \
+#define SKIP_WITHOUT_GPU()                                                            \
+  if (c10::cuda::device_count() == 0) {                                               \
+    GTEST_SKIP() << "no CUDA device: reliability_cuda_test needs a GPU (label cuda)"; \
   }
 
 constexpr std::string_view kChildFlag = "--reliability-child=";
@@ -72,7 +72,8 @@ void expect_allocate_and_compute() {
                             cudaMemcpyDeviceToHost, stream),
             cudaSuccess);
   ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
-  for (int i = 0; i < 1024; ++i) ASSERT_EQ(host[i], static_cast<float>(i) * 0.5f) << "element " << i;
+  for (int i = 0; i < 1024; ++i)
+    ASSERT_EQ(host[i], static_cast<float>(i) * 0.5f) << "element " << i;
 }
 
 TEST(ReliabilityCudaTest, OneTebibyteOutputIsOutOfMemoryWithRequestedAndFreeBytes) {
@@ -174,11 +175,12 @@ TEST(ReliabilityCudaTest, KernelFaultInSubprocessIsKernelErrorNamedNotAHang) {
 /// CoreError it got ("code=<code> name=<CUDA error name>"). Exit 0 when it got an error.
 int kernel_fault_child() {
   write_through<<<1, 32>>>(nullptr);
-  ai_core::Result<void> launched = ai_core::check_cuda(cudaGetLastError(), "launching write_through");
-  ai_core::Result<void> result = launched.has_value()
-                                     ? ai_core::check_cuda(cudaDeviceSynchronize(),
-                                                           "synchronising after write_through")
-                                     : launched;
+  ai_core::Result<void> launched =
+      ai_core::check_cuda(cudaGetLastError(), "launching write_through");
+  ai_core::Result<void> result =
+      launched.has_value()
+          ? ai_core::check_cuda(cudaDeviceSynchronize(), "synchronising after write_through")
+          : launched;
   if (result.has_value()) {
     std::printf("no error: the null write went unnoticed\n");
     return 1;
@@ -200,7 +202,8 @@ int main(int argc, char** argv) {
         test_reliability_cuda::kChildFlag) {
       const std::string_view mode = arg.substr(test_reliability_cuda::kChildFlag.size());
       if (mode == "kernel-fault") return test_reliability_cuda::kernel_fault_child();
-      std::fprintf(stderr, "unknown child mode '%.*s'\n", static_cast<int>(mode.size()), mode.data());
+      std::fprintf(stderr, "unknown child mode '%.*s'\n", static_cast<int>(mode.size()),
+                   mode.data());
       return 2;
     }
   }

@@ -24,11 +24,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -48,9 +48,13 @@ constexpr const char* kFallback[] = {"RUST_AI_CPU_FALLBACK"};
 
 // Values worth trying verbatim, besides arbitrary bytes.
 constexpr const char* kInteresting[] = {
-    "1", "0", "true", "FALSE", "Yes", "no", "ON", "off", "warn", "ERROR", "Allow", "", " 1", "1 ",
-    "-1", "+1", "32767", "32768", "0032767", "00000000000000000000000001", "99999999999",
-    "2147483648", "0x1", "1e3", "127", "128", "tru", "yess", "w\xC3\xA4rn", "1\n", "\t"};
+    "1",           "0",          "true",  "FALSE",       "Yes",
+    "no",          "ON",         "off",   "warn",        "ERROR",
+    "Allow",       "",           " 1",    "1 ",          "-1",
+    "+1",          "32767",      "32768", "0032767",     "00000000000000000000000001",
+    "99999999999", "2147483648", "0x1",   "1e3",         "127",
+    "128",         "tru",        "yess",  "w\xC3\xA4rn", "1\n",
+    "\t"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -224,8 +228,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const char* name : all) {
     switch (in.ConsumeIntegralInRange<int>(0, 3)) {
       case 0: break;  // not set
-      case 1: env[name] = kInteresting[in.ConsumeIntegralInRange<std::size_t>(
-                  0, std::size(kInteresting) - 1)];
+      case 1:
+        env[name] =
+            kInteresting[in.ConsumeIntegralInRange<std::size_t>(0, std::size(kInteresting) - 1)];
         break;
       default: env[name] = in.ConsumeRandomLengthString(48); break;
     }
@@ -347,9 +352,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.query_free_memory = false;
     const ai_core::DeviceReport report = ai_core::device_report(options);
     if (!want_error_var.empty()) {
-      require(report.error.has_value() &&
-                  report.error->code() == ai_core::ErrorCode::invalid_config,
-              "device_report missed the malformed variable", want_error_var);
+      require(
+          report.error.has_value() && report.error->code() == ai_core::ErrorCode::invalid_config,
+          "device_report missed the malformed variable", want_error_var);
     } else {
       require(!report.error.has_value() ||
                   report.error->code() == ai_core::ErrorCode::device_not_available,

@@ -48,9 +48,22 @@ void counting_deleter(Managed* self) {
   self->manager_ctx = nullptr;
 }
 
-constexpr std::int64_t kInteresting[] = {0,  1,  2,  3,  4,  7,  8,  16, 255, 4096, INT32_MAX,
-                                         std::int64_t{1} << 32, std::int64_t{1} << 62, INT64_MAX,
-                                         -1, INT64_MIN};
+constexpr std::int64_t kInteresting[] = {0,
+                                         1,
+                                         2,
+                                         3,
+                                         4,
+                                         7,
+                                         8,
+                                         16,
+                                         255,
+                                         4096,
+                                         INT32_MAX,
+                                         std::int64_t{1} << 32,
+                                         std::int64_t{1} << 62,
+                                         INT64_MAX,
+                                         -1,
+                                         INT64_MIN};
 
 std::int64_t value(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
@@ -95,11 +108,10 @@ void run(FuzzedDataProvider& in, Managed& managed, bool versioned, std::uint64_t
                             : in.ConsumeIntegral<std::int32_t>();
   // The arrays hold ndim entries; for an ndim above kMaxBufferRank only 0 to 8 (a validator must
   // reject ndim before reading them: ASan reports a read past the array).
-  const std::size_t len =
-      t.ndim <= 0 ? 0
-      : t.ndim <= static_cast<std::int32_t>(ai_core::kMaxBufferRank)
-          ? static_cast<std::size_t>(t.ndim)
-          : in.ConsumeIntegralInRange<std::size_t>(0, ai_core::kMaxBufferRank);
+  const std::size_t len = t.ndim <= 0 ? 0
+                          : t.ndim <= static_cast<std::int32_t>(ai_core::kMaxBufferRank)
+                              ? static_cast<std::size_t>(t.ndim)
+                              : in.ConsumeIntegralInRange<std::size_t>(0, ai_core::kMaxBufferRank);
   std::vector<std::int64_t>* shape = nullptr;
   std::vector<std::int64_t>* strides = nullptr;
   if (in.ConsumeIntegralInRange<int>(0, 15) != 0) {
@@ -114,13 +126,14 @@ void run(FuzzedDataProvider& in, Managed& managed, bool versioned, std::uint64_t
   static std::int64_t empty_marker[1];
   t.shape = shape == nullptr ? nullptr : (shape->empty() ? empty_marker : shape->data());
   t.strides = strides == nullptr ? nullptr : (strides->empty() ? empty_marker : strides->data());
-  const std::uint8_t codes[] = {kDLInt,  kDLUInt,        kDLFloat,          kDLBfloat,
-                                kDLBool, kDLComplex,     kDLFloat8_e4m3fn,  kDLFloat8_e5m2,
+  const std::uint8_t codes[] = {kDLInt,           kDLUInt,        kDLFloat,         kDLBfloat,
+                                kDLBool,          kDLComplex,     kDLFloat8_e4m3fn, kDLFloat8_e5m2,
                                 kDLFloat4_e2m1fn, kDLOpaqueHandle};
   t.dtype.code = in.ConsumeBool() ? in.PickValueInArray(codes) : in.ConsumeIntegral<std::uint8_t>();
   const std::uint8_t bits[] = {8, 16, 32, 64, 1, 4, 24, 128};
   t.dtype.bits = in.ConsumeBool() ? in.PickValueInArray(bits) : in.ConsumeIntegral<std::uint8_t>();
-  t.dtype.lanes = in.ConsumeIntegralInRange<int>(0, 7) != 0 ? 1 : in.ConsumeIntegral<std::uint16_t>();
+  t.dtype.lanes =
+      in.ConsumeIntegralInRange<int>(0, 7) != 0 ? 1 : in.ConsumeIntegral<std::uint16_t>();
   const int device_types[] = {kDLCPU, kDLCUDA, kDLCUDAHost, kDLOpenCL, kDLROCM, kDLMetal};
   t.device.device_type = static_cast<DLDeviceType>(
       in.ConsumeBool() ? in.PickValueInArray(device_types) : in.ConsumeIntegral<std::int32_t>());

@@ -37,9 +37,22 @@ void require(bool ok, const char* what, const std::string& detail = {}) {
   std::abort();
 }
 
-constexpr std::int64_t kInterestingExtents[] = {
-    0, 1, 2, 3, 7, 8, 64, 1000, (std::int64_t{1} << 31) - 1, std::int64_t{1} << 31,
-    std::int64_t{1} << 32, std::int64_t{1} << 62, INT64_MAX, INT64_MAX / 2 + 1, -1, INT64_MIN};
+constexpr std::int64_t kInterestingExtents[] = {0,
+                                                1,
+                                                2,
+                                                3,
+                                                7,
+                                                8,
+                                                64,
+                                                1000,
+                                                (std::int64_t{1} << 31) - 1,
+                                                std::int64_t{1} << 31,
+                                                std::int64_t{1} << 32,
+                                                std::int64_t{1} << 62,
+                                                INT64_MAX,
+                                                INT64_MAX / 2 + 1,
+                                                -1,
+                                                INT64_MIN};
 
 std::int64_t extent(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
@@ -63,8 +76,8 @@ void release_counted(void* context) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   // Any ScalarType value, including those outside the interop vocabulary and out-of-range ones.
-  const auto dtype = static_cast<c10::ScalarType>(in.ConsumeIntegralInRange<int>(
-      0, static_cast<int>(c10::ScalarType::NumOptions) + 2));
+  const auto dtype = static_cast<c10::ScalarType>(
+      in.ConsumeIntegralInRange<int>(0, static_cast<int>(c10::ScalarType::NumOptions) + 2));
   const std::size_t rank = in.ConsumeIntegralInRange<std::size_t>(0, ai_core::kMaxBufferRank + 2);
   const bool with_strides = in.ConsumeBool();
   const bool stride_count_mismatch = in.ConsumeIntegralInRange<int>(0, 15) == 0;
@@ -85,7 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto access = in.ConsumeBool() ? ai_core::Access::read_write : ai_core::Access::read_only;
   c10::Device device(c10::DeviceType::CPU);
   switch (in.ConsumeIntegralInRange<int>(0, 15)) {
-    case 0: device = c10::Device(c10::DeviceType::CUDA, in.ConsumeIntegralInRange<int>(0, 3)); break;
+    case 0:
+      device = c10::Device(c10::DeviceType::CUDA, in.ConsumeIntegralInRange<int>(0, 3));
+      break;
     case 1: device = c10::Device(c10::DeviceType::Meta); break;
     case 2: device = c10::Device(c10::DeviceType::CUDA); break;
     default: break;
@@ -103,10 +118,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   void* ptr = null_data ? nullptr : base + misalign;
 
-  auto view = ai_core::TensorBufferView::from_raw(ptr, byte_size, dtype, sizes, strides, device,
-                                                  access);
+  auto view =
+      ai_core::TensorBufferView::from_raw(ptr, byte_size, dtype, sizes, strides, device, access);
 
-  // --- the model: is this layout valid? ------------------------------------------------------------
+  // --- the model: is this layout valid?
+  // ------------------------------------------------------------
   const bool dtype_ok = ai_core::is_interop_dtype(dtype);
   const std::int64_t element = dtype_ok ? ai_core::dtype_size(dtype) : 1;
   bool layout_ok = rank <= ai_core::kMaxBufferRank && (strides.empty() || strides.size() == rank);
@@ -150,8 +166,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   const bool fits = layout_ok && byte_size >= 0 && span_bytes <= byte_size;
-  const bool aligned = ptr == nullptr ||
-                       reinterpret_cast<std::uintptr_t>(ptr) % static_cast<std::uintptr_t>(element) == 0;
+  const bool aligned =
+      ptr == nullptr ||
+      reinterpret_cast<std::uintptr_t>(ptr) % static_cast<std::uintptr_t>(element) == 0;
   const bool data_ok = ptr != nullptr || numel == 0;
   const bool model_accepts = dtype_ok && fits && aligned && data_ok && device.is_cpu();
 
@@ -183,14 +200,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!view.error().message().empty(), "empty error message");
   }
 
-  // --- to_tensor: the owner is released exactly once, in every outcome ------------------------------
+  // --- to_tensor: the owner is released exactly once, in every outcome
+  // ------------------------------
   if (view.has_value()) {
     int released = 0;
     const std::int64_t before = g_owners_released;
     ++g_owners_made;
     {
-      auto tensor = ai_core::to_tensor(*view, ai_core::BufferOwner::from_function(&released,
-                                                                                  &release_counted));
+      auto tensor = ai_core::to_tensor(
+          *view, ai_core::BufferOwner::from_function(&released, &release_counted));
       if (view->is_read_only()) {
         require(!tensor.has_value() && released == 1,
                 "to_tensor of a read-only buffer must fail and release the owner");

@@ -33,7 +33,8 @@ void counted_legacy(DLManagedTensor* self) {
 }
 
 void write_error(const ai_core::CoreError& error, char* out, int size) {
-  if (out != nullptr && size > 0) std::snprintf(out, static_cast<std::size_t>(size), "%s", error.to_string().c_str());
+  if (out != nullptr && size > 0)
+    std::snprintf(out, static_cast<std::size_t>(size), "%s", error.to_string().c_str());
 }
 
 }  // namespace
@@ -56,7 +57,9 @@ AIC_EXPORT void* aic_make_cuda_buffer(std::int64_t n, char* error, int error_siz
 }
 
 /// Destroys a buffer handle.
-AIC_EXPORT void aic_free_buffer(void* buffer) { delete static_cast<ai_core::TensorBuffer*>(buffer); }
+AIC_EXPORT void aic_free_buffer(void* buffer) {
+  delete static_cast<ai_core::TensorBuffer*>(buffer);
+}
 
 /// Returns the buffer's data pointer.
 AIC_EXPORT void* aic_buffer_data(void* buffer) {

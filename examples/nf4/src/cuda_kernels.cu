@@ -174,7 +174,8 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
   // f16) or two (f32). Lane k of a warp handles chunk base + k, so each warp-wide load reads 128
   // contiguous bytes and each warp-wide store writes 512 contiguous bytes: every 32-byte sector
   // is written whole by one instruction.
-  const std::uint32_t* __restrict__ codes = reinterpret_cast<const std::uint32_t*>(code_view.data());
+  const std::uint32_t* __restrict__ codes =
+      reinterpret_cast<const std::uint32_t*>(code_view.data());
   const float* __restrict__ absmax = absmax_view.data();
   T* __restrict__ out = out_view.data();
   __shared__ float lut[kNumCodes];

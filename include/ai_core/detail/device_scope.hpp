@@ -89,7 +89,8 @@ class [[nodiscard]] DeviceScope {
 
   /// Returns whether the device is current (always for a non-CUDA device).
   [[nodiscard]] bool ok() const noexcept {
-    return entry_.state == DeviceScopeState::unchanged || entry_.state == DeviceScopeState::switched;
+    return entry_.state == DeviceScopeState::unchanged ||
+           entry_.state == DeviceScopeState::switched;
   }
 
   /// Returns whether the scope had to switch the thread's context.

@@ -35,8 +35,9 @@ ai_core::Result<void> check_error_layer() {
   const ai_core::Result<int> bad = total_rank("8", "x");
   AI_CORE_CHECK(!bad.has_value(), ai_core::ErrorCode::kernel_error,
                 "total_rank(\"8\", \"x\") succeeded: expected an invalid_config error");
-  AI_CORE_CHECK(bad.error().to_string() == "invalid config: rank 'x' is not an integer\n  second rank",
-                ai_core::ErrorCode::kernel_error, "unexpected error text: ", bad.error().to_string());
+  AI_CORE_CHECK(
+      bad.error().to_string() == "invalid config: rank 'x' is not an integer\n  second rank",
+      ai_core::ErrorCode::kernel_error, "unexpected error text: ", bad.error().to_string());
   // The exception type and the error category come from the shared library.
   try {
     (void)bad.value();
