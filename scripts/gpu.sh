@@ -9,7 +9,8 @@
 # GoogleTest, Google Benchmark and CLI11 (see docs/gpu.md); it installs nothing.
 #   Env: BUILD_DIR (build-gpu), TORCH_CUDA_ARCH_LIST (9.0), SKIP_SANITIZER=1, SKIP_BENCH=1,
 #        SANITIZER_TIMEOUT (240 s per binary and tool),
-#        BENCH_FILTER (a --benchmark_filter regex), BENCH_MIN_TIME (0.2 seconds).
+#        BENCH_FILTER (a --benchmark_filter regex), BENCH_MIN_TIME (0.2 seconds),
+#        SKIP_MODULES=1, MODULES (names of scripts/gpu/*.sh to run; default all), MODULE_TIMEOUT (300 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/ai-core-gpu}
@@ -92,6 +93,21 @@ if [ -z "${SKIP_BENCH:-}" ]; then
            --benchmark_out="$OUT/$name.json" --benchmark_out_format=json 2>&1 | tee -a "$OUT/bench.txt" |
       grep -E "_median|^BM_" | grep -v -E "_mean|_stddev|_cv" || true
     note "benchmark $name" "rc=${PIPESTATUS[0]}"
+  done
+fi
+
+# Module scripts: scripts/gpu/<module>.sh "$BUILD_DIR" checks what one module needs a GPU for
+# (several cards, a carried wheel, a measurement) and prints its own short table last.
+if [ -z "${SKIP_MODULES:-}" ]; then
+  for script in scripts/gpu/*.sh; do
+    [ -e "$script" ] || continue
+    name=$(basename "$script" .sh)
+    [ -n "${MODULES:-}" ] && ! grep -qw "$name" <<<"$MODULES" && continue
+    step "module $name"
+    timeout "${MODULE_TIMEOUT:-300}" bash "$script" "$BUILD_DIR" >"$OUT/module-$name.log" 2>&1
+    rc=$?
+    tail -n "${MODULE_TAIL:-25}" "$OUT/module-$name.log"
+    note "module $name" "rc=$rc"
   done
 fi
 
