@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -26,11 +27,12 @@ constexpr std::int64_t kGrainElements = 1 << 16;
 
 // Note [NF4 CPU loops]
 // The CPU path keeps its inner loops free of branches so that the compiler vectorises them:
-// pass 1 takes the block's max |x| and ORs a "not finite" flag (`!(|x| <= FLT_MAX)` is true for
-// NaN and both infinities); only a block whose flag is set is scanned again for the first bad
-// index. Pass 2 encodes into a local array (division and the 15 comparisons vectorise), then packs
-// pairs. Dequantization converts the 16 scaled table values of a block once (the same float32
-// product and rounding as per element, so the results are identical) and then only copies.
+// pass 1 takes the block's max |x| as an integer max of the sign-cleared bit patterns, which also
+// flags NaN and infinities (their patterns exceed FLT_MAX's); only a block so flagged is scanned
+// again for the first bad index. Pass 2 encodes into a local array (division and the 15 comparisons
+// vectorise), then packs pairs. Dequantization converts the 16 scaled table values of a block once
+// (the same float32 product and rounding as per element, so the results are identical) and then
+// only copies.
 
 // Returns `v` with a subnormal flushed to (signed) zero, as bitsandbytes' fast-math kernels see it.
 inline float flush_subnormal(float v) {
@@ -51,15 +53,18 @@ std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, 
       const std::int64_t start = b << log2_block;
       const std::int64_t count = std::min(block, numel - start);
       if (count <= 0) continue;  // Never true (b < num_blocks); tells the optimiser count >= 1.
-      float scale = 0.0f;
-      bool bad = false;
+      // The max |x| as an integer max over the bit patterns with the sign cleared: for
+      // non-negative floats integer order is float order, infinities and NaNs sort above every
+      // finite value, and (unlike a float max, whose NaN rules forbid reassociation) the
+      // compiler vectorises the reduction.
+      std::int32_t max_bits = 0;
       for (std::int64_t i = 0; i < count; ++i) {
         const float v = static_cast<float>(input[start + i]);
         values[i] = v;
-        const float magnitude = std::fabs(v);
-        bad |= !(magnitude <= std::numeric_limits<float>::max());
-        scale = std::max(scale, magnitude);
+        max_bits = std::max(max_bits, std::bit_cast<std::int32_t>(v) & 0x7FFFFFFF);
       }
+      float scale = std::bit_cast<float>(max_bits);
+      const bool bad = max_bits > 0x7F7FFFFF;  // above FLT_MAX: an infinity or a NaN
       if (bad) {
         std::int64_t i = 0;
         while (std::isfinite(values[i])) ++i;
