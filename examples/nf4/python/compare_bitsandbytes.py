@@ -119,7 +119,7 @@ def bits_equal(a, b):
     return a.dtype == b.dtype and torch.equal(a.view(INT_VIEW[a.dtype]), b.view(INT_VIEW[b.dtype]))
 
 
-def compare(lib, device, numel):
+def compare(lib, device, numel, cpu_lib=None):
     code = torch.empty(256, dtype=torch.float32)
     lib.lib.nf4c_dynamic_code(ctypes.c_void_p(code.data_ptr()))
     check("dynamic code == create_dynamic_map()", torch.equal(code, F.create_dynamic_map().float()))
@@ -143,6 +143,14 @@ def compare(lib, device, numel):
                 else:
                     print(f"INFO  {tag} codes, {name} encoding vs bitsandbytes: {detail}")
                 check(f"{tag} absmax ({name}) == bitsandbytes", torch.equal(absmax, st.absmax))
+            if cpu_lib is not None:
+                # Our CPU path with the bitsandbytes encoding: a correctly rounded reciprocal where
+                # the GPU uses rcp.approx, so bytes may differ next to a threshold.
+                h = cpu_lib.quantize(x.cpu(), block, 1, False)
+                codes, _, _, _ = cpu_lib.parts(h, numel, block, False)
+                cpu_lib.free(h)
+                print(f"INFO  {tag} codes, bitsandbytes encoding on our CPU path vs bitsandbytes' "
+                      f"CUDA kernel: {int((codes != q.view(-1).cpu()).sum())} bytes differ")
             # Import, plain: our dequantization of bitsandbytes' state.
             ref = F.dequantize_4bit(q, st)
             h = lib.import_state(q, st, numel)
@@ -252,7 +260,8 @@ def main():
     lib = Lib(args.lib, args.device)
     print(f"torch {torch.__version__}, bitsandbytes {__import__('bitsandbytes').__version__}, "
           f"device {args.device}")
-    compare(lib, args.device, 64 * 5000 + 33 if args.device == "cpu" else (1 << 22) + 33)
+    cpu_lib = Lib(args.lib, "cpu") if args.device == "cuda" else None
+    compare(lib, args.device, 64 * 5000 + 33 if args.device == "cpu" else (1 << 22) + 33, cpu_lib)
     if not args.quick:
         timing(lib, args.device, args.elements or ((1 << 26) if args.device == "cuda" else 1 << 22))
     if failures:

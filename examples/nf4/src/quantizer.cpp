@@ -183,6 +183,11 @@ ai_core::Result<void> Nf4Config::validate() const {
   if (!is_supported_dtype(compute_dtype)) {
     return Nf4Error::unsupported_dtype("compute dtype", ai_core::dtype_name(compute_dtype));
   }
+  if (encoding != Nf4Encoding::nearest && encoding != Nf4Encoding::bitsandbytes) {
+    return ai_core::CoreError::invalid_config(
+        ai_core::str_cat("nf4 encoding ", static_cast<int>(encoding),
+                         " is not an Nf4Encoding; expected nearest (0) or bitsandbytes (1)"));
+  }
   return {};
 }
 

@@ -124,6 +124,12 @@ TEST(Bitsandbytes, ThresholdsDifferFromTheMidpointsAtSixFloats) {
   EXPECT_EQ(encode_normalized_bitsandbytes(std::nanf("")), 0);
 }
 
+TEST(Bitsandbytes, ConfigRejectsAnEncodingOutsideTheEnum) {
+  const Nf4Config config{.encoding = static_cast<Nf4Encoding>(7)};
+  EXPECT_THAT(config.validate(), HasErrorCode(ai_core::ErrorCode::invalid_config));
+  EXPECT_THAT(config.validate(), HasMessage("nf4 encoding 7"));
+}
+
 TEST(Bitsandbytes, EncodingGivesCodeZeroForAllZeroBlocksAndTheirPad) {
   const Nf4Quantizer nearest = make_quantizer({.block_size = 64});
   const Nf4Quantizer bnb =

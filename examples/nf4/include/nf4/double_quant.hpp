@@ -57,7 +57,7 @@ namespace nf4 {
 //    |x| is below FLT_MIN gets absmax 0 there (and case 3).
 // `Nf4Encoding::bitsandbytes` reproduces 1-4: on a GPU with the same instructions (so bit for bit
 // on any card), on the CPU with a correctly rounded reciprocal, which equals rcp.approx wherever
-// the latter is correctly rounded (scripts/gpu/nf4.sh counts the float mantissas where it is not).
+// the latter is correctly rounded (scripts/gpu/nf4.sh counts the bytes where the two differ).
 // Dequantization is identical in both libraries: one float32 product (and for double quantization
 // the reconstruction above), rounded to nearest even into the output dtype; the only exception is
 // a product below FLT_MIN in magnitude, which bitsandbytes flushes to zero (it needs an absmax
