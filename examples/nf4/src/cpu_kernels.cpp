@@ -187,10 +187,10 @@ void dequantize_cpu(const std::uint8_t* codes, const float* absmax, std::int64_t
 
 void dequantize_double_cpu(const DoubleQuantParts& parts, std::int64_t numel, int log2_block,
                            void* output, c10::ScalarType dtype) {
-  // Two separate float32 roundings (product, then sum), as bitsandbytes' two kernels do; without
-  // FMA instructions in the target the compiler cannot contract them.
+  // Two separate float32 roundings (product, then sum), as bitsandbytes' two kernels do: the
+  // volatile keeps a compiler targeting FMA instructions from contracting them (once per block).
   const auto absmax_of = [&parts](std::int64_t b) {
-    const float product =
+    const volatile float product =
         parts.code[parts.absmax_codes[b]] * parts.nested_absmax[b >> parts.log2_nested];
     return product + parts.offset;
   };

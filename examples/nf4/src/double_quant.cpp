@@ -436,7 +436,7 @@ ai_core::Result<at::Tensor> reconstruct_absmax(const Nf4DoubleQuantTensor& quant
     auto* r = result.data_ptr<float>();
     const int log2_nested = log2_of(quantized.nested_block_size());
     for (std::int64_t b = 0; b < num_blocks; ++b) {
-      const float product = t[q[b]] * n[b >> log2_nested];
+      const volatile float product = t[q[b]] * n[b >> log2_nested];  // no FMA contraction
       r[b] = product + quantized.offset();
     }
     return result.to(quantized.device());
