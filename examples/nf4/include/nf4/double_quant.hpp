@@ -142,7 +142,9 @@ class Nf4DoubleQuantTensor {
     Nf4Encoding encoding = Nf4Encoding::nearest);
 
 /// Returns the float32 absmax values `quantized` dequantizes with: (code[q_b] * nested_absmax) +
-/// offset, exactly as bitsandbytes reconstructs them. On the tensor's device.
+/// offset, exactly as bitsandbytes reconstructs them. A reference for checks and error bounds, not
+/// a fast path: it copies the (small) constants to the host, computes there, and returns the
+/// result on the tensor's device.
 [[nodiscard]] ai_core::Result<at::Tensor> reconstruct_absmax(const Nf4DoubleQuantTensor& quantized);
 
 /// Dequantizes `quantized` into `output` (contiguous f32/f16/bf16 of its shape on its device):
