@@ -12,9 +12,11 @@
 //
 //   build/examples/nf4/nf4_benchmark --benchmark_filter=cuda    # the H100 figures
 #include <nf4/code_table.hpp>
+#include <nf4/double_quant.hpp>
 #include <nf4/quantizer.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 #if AI_CORE_WITH_CUDA
 #  include <c10/cuda/CUDAFunctions.h>
@@ -109,11 +111,14 @@ double copy_bandwidth(bool cuda) {
   return bandwidth;
 }
 
+// Also sets the CPU benchmarks' thread count, the benchmark's argument (`/threads:N` in its name):
+// both ai_core's at::parallel_for and libtorch's ops use that pool.
 bool skip_without_gpu(benchmark::State& state, bool cuda) {
   if (cuda && !gpu_present()) {
     state.SkipWithError("no CUDA device: GPU benchmark skipped (run it on the GPU machine)");
     return true;
   }
+  if (!cuda) at::set_num_threads(static_cast<int>(state.range(0)));
   return false;
 }
 
@@ -241,15 +246,79 @@ void BM_Nf4Quantize_TorchOps(benchmark::State& state, bool cuda) {
   });
 }
 
-#define NF4_BENCHMARK_BOTH(fn)                                                     \
-  BENCHMARK_CAPTURE(fn, cpu, false)->Unit(benchmark::kMillisecond)->UseRealTime(); \
-  BENCHMARK_CAPTURE(fn, cuda, true)->Unit(benchmark::kMillisecond)->UseManualTime()
+// The double-quantized dequantization: one fused kernel (reconstructing each block's absmax from
+// its byte, the nested absmax and the offset) against the same computation in libtorch ops.
+struct DoubleQuantWeight {
+  at::Tensor weight;
+  nf4::Nf4DoubleQuantTensor quantized;
+};
+
+DoubleQuantWeight make_double_weight(bool cuda, std::int64_t numel) {
+  const at::Tensor w =
+      at::randn({numel}, at::TensorOptions().dtype(at::kBFloat16).device(device_for(cuda)));
+  auto q = nf4::Nf4Quantizer{}.quantize_double(w, device_for(cuda));
+  if (!q.has_value()) throw ai_core::Exception(q.error());
+  return {w, *q};
+}
+
+std::int64_t dequant_double_bytes(std::int64_t numel) {
+  return numel / 2 + numel / 64 + numel / (64 * 256) * 4 + numel * 2;
+}
+
+void BM_Nf4DequantDouble_AiCore(benchmark::State& state, bool cuda) {
+  if (skip_without_gpu(state, cuda)) return;
+  const std::int64_t numel = elements_for(cuda);
+  const DoubleQuantWeight w = make_double_weight(cuda, numel);
+  const at::Tensor out = at::empty_like(w.weight);
+  run_timed(state, cuda, dequant_double_bytes(numel), [&] {
+    auto status = nf4::dequantize_double_into(w.quantized, out);
+    benchmark::DoNotOptimize(status);
+  });
+}
+
+void BM_Nf4DequantDouble_TorchOps(benchmark::State& state, bool cuda) {
+  if (skip_without_gpu(state, cuda)) return;
+  const std::int64_t numel = elements_for(cuda);
+  const DoubleQuantWeight w = make_double_weight(cuda, numel);
+  const at::Tensor code =
+      at::tensor(std::vector<float>(nf4::kCodeValues.begin(), nf4::kCodeValues.end()))
+          .to(device_for(cuda));
+  const nf4::Nf4DoubleQuantTensor& d = w.quantized;
+  run_timed(state, cuda, dequant_double_bytes(numel), [&] {
+    // bitsandbytes' two steps in libtorch ops: the absmax, then the plain dequantization.
+    const at::Tensor absmax =
+        (d.nested_code().index_select(0, d.absmax_codes().to(at::kLong)).reshape({-1, 256}) *
+         d.nested_absmax().unsqueeze(1))
+            .reshape({-1}) +
+        d.offset();
+    const at::Tensor& q = d.codes();
+    const at::Tensor hi = at::bitwise_right_shift(q, 4).to(at::kLong);
+    const at::Tensor lo = at::bitwise_and(q, 15).to(at::kLong);
+    const at::Tensor idx = at::stack({hi, lo}, 1).reshape({-1});
+    at::Tensor r = (code.index_select(0, idx).reshape({-1, 64}) * absmax.unsqueeze(1))
+                       .reshape({-1})
+                       .to(at::kBFloat16);
+    benchmark::DoNotOptimize(r);
+  });
+}
+
+// CPU benchmarks run with 2 threads (the development machine) and 16 (the GPU host).
+#define NF4_BENCHMARK_BOTH(fn)        \
+  BENCHMARK_CAPTURE(fn, cpu, false)   \
+      ->ArgName("threads")            \
+      ->Arg(2)                        \
+      ->Arg(16)                       \
+      ->Unit(benchmark::kMillisecond) \
+      ->UseRealTime();                \
+  BENCHMARK_CAPTURE(fn, cuda, true)->Arg(0)->Unit(benchmark::kMillisecond)->UseManualTime()
 
 NF4_BENCHMARK_BOTH(BM_Nf4Dequant_AiCore);
 NF4_BENCHMARK_BOTH(BM_Nf4Dequant_TorchOps);
 NF4_BENCHMARK_BOTH(BM_Nf4Dequant_Copy);
 NF4_BENCHMARK_BOTH(BM_Nf4Quantize_AiCore);
 NF4_BENCHMARK_BOTH(BM_Nf4Quantize_TorchOps);
+NF4_BENCHMARK_BOTH(BM_Nf4DequantDouble_AiCore);
+NF4_BENCHMARK_BOTH(BM_Nf4DequantDouble_TorchOps);
 
 }  // namespace
 

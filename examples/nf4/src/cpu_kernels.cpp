@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -26,15 +27,21 @@ constexpr std::int64_t kGrainElements = 1 << 16;
 
 // Note [NF4 CPU loops]
 // The CPU path keeps its inner loops free of branches so that the compiler vectorises them:
-// pass 1 takes the block's max |x| and ORs a "not finite" flag (`!(|x| <= FLT_MAX)` is true for
-// NaN and both infinities); only a block whose flag is set is scanned again for the first bad
-// index. Pass 2 encodes into a local array (division and the 15 comparisons vectorise), then packs
-// pairs. Dequantization converts the 16 scaled table values of a block once (the same float32
-// product and rounding as per element, so the results are identical) and then only copies.
+// pass 1 takes the block's max |x| as an integer max of the sign-cleared bit patterns, which also
+// flags NaN and infinities (their patterns exceed FLT_MAX's); only a block so flagged is scanned
+// again for the first bad index. Pass 2 encodes into a local array (division and the 15 comparisons
+// vectorise), then packs pairs. Dequantization converts the 16 scaled table values of a block once
+// (the same float32 product and rounding as per element, so the results are identical) and then
+// only copies.
+
+// Returns `v` with a subnormal flushed to (signed) zero, as bitsandbytes' fast-math kernels see it.
+inline float flush_subnormal(float v) {
+  return std::fabs(v) < std::numeric_limits<float>::min() ? 0.0f * v : v;
+}
 
 template <class T>
 std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, std::uint8_t* codes,
-                            float* absmax) {
+                            float* absmax, bool bitsandbytes) {
   const std::int64_t block = std::int64_t{1} << log2_block;
   const std::int64_t num_blocks = (numel + block - 1) >> log2_block;
   std::atomic<std::int64_t> first_bad{std::numeric_limits<std::int64_t>::max()};
@@ -46,20 +53,45 @@ std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, 
       const std::int64_t start = b << log2_block;
       const std::int64_t count = std::min(block, numel - start);
       if (count <= 0) continue;  // Never true (b < num_blocks); tells the optimiser count >= 1.
-      float scale = 0.0f;
-      bool bad = false;
+      // The max |x| as an integer max over the bit patterns with the sign cleared: for
+      // non-negative floats integer order is float order, infinities and NaNs sort above every
+      // finite value, and (unlike a float max, whose NaN rules forbid reassociation) the
+      // compiler vectorises the reduction.
+      std::int32_t max_bits = 0;
       for (std::int64_t i = 0; i < count; ++i) {
         const float v = static_cast<float>(input[start + i]);
         values[i] = v;
-        const float magnitude = std::fabs(v);
-        bad |= !(magnitude <= std::numeric_limits<float>::max());
-        scale = std::max(scale, magnitude);
+        max_bits = std::max(max_bits, std::bit_cast<std::int32_t>(v) & 0x7FFFFFFF);
       }
+      float scale = std::bit_cast<float>(max_bits);
+      const bool bad = max_bits > 0x7F7FFFFF;  // above FLT_MAX: an infinity or a NaN
       if (bad) {
         std::int64_t i = 0;
         while (std::isfinite(values[i])) ++i;
         std::int64_t seen = first_bad.load(std::memory_order_relaxed);
         while (start + i < seen && !first_bad.compare_exchange_weak(seen, start + i)) {
+        }
+        continue;
+      }
+      if (bitsandbytes) {
+        // Note [NF4 and bitsandbytes]: flushed subnormals, x * (1 / absmax), its thresholds; an
+        // all-zero block gives NaN and code 0, pad nibble included.
+        scale = 0.0f;
+        for (std::int64_t i = 0; i < count; ++i) {
+          values[i] = flush_subnormal(values[i]);
+          scale = std::max(scale, std::fabs(values[i]));
+        }
+        absmax[b] = scale;
+        const float inverse = 1.0f / scale;
+        for (std::int64_t i = 0; i < count; ++i)
+          block_codes[i] = encode_normalized_bitsandbytes(values[i] * inverse);
+        std::uint8_t* out = codes + (start >> 1);
+        for (std::int64_t j = 0; j < (count >> 1); ++j) {
+          out[j] = pack_codes(block_codes[2 * j], block_codes[2 * j + 1]);
+        }
+        if (count & 1) {
+          out[count >> 1] =
+              pack_codes(block_codes[count - 1], encode_normalized_bitsandbytes(0.0f * inverse));
         }
         continue;
       }
@@ -81,8 +113,9 @@ std::int64_t quantize_typed(const T* input, std::int64_t numel, int log2_block, 
   return bad == std::numeric_limits<std::int64_t>::max() ? kAllFinite : bad;
 }
 
-template <class T>
-void dequantize_typed(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
+// `absmax_of(b)` returns block b's float32 absmax.
+template <class T, class AbsmaxOf>
+void dequantize_typed(const std::uint8_t* codes, AbsmaxOf absmax_of, std::int64_t numel,
                       int log2_block, T* output) {
   const std::int64_t block = std::int64_t{1} << log2_block;
   const std::int64_t num_blocks = (numel + block - 1) >> log2_block;
@@ -90,7 +123,8 @@ void dequantize_typed(const std::uint8_t* codes, const float* absmax, std::int64
   at::parallel_for(0, num_blocks, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t b = begin; b < end; ++b) {
       T lut[kNumCodes];
-      for (int c = 0; c < kNumCodes; ++c) lut[c] = static_cast<T>(kCodeValues[c] * absmax[b]);
+      const float scale = absmax_of(b);
+      for (int c = 0; c < kNumCodes; ++c) lut[c] = static_cast<T>(kCodeValues[c] * scale);
       const std::int64_t start = b << log2_block;
       const std::int64_t count = std::min(block, numel - start);
       const std::uint8_t* block_codes = codes + (start >> 1);
@@ -108,34 +142,83 @@ void dequantize_typed(const std::uint8_t* codes, const float* absmax, std::int64
 }  // namespace
 
 std::int64_t quantize_cpu(const void* input, c10::ScalarType dtype, std::int64_t numel,
-                          int log2_block, std::uint8_t* codes, float* absmax) {
+                          int log2_block, std::uint8_t* codes, float* absmax, bool bitsandbytes) {
   switch (dtype) {
     case c10::ScalarType::Float:
-      return quantize_typed(static_cast<const float*>(input), numel, log2_block, codes, absmax);
+      return quantize_typed(static_cast<const float*>(input), numel, log2_block, codes, absmax,
+                            bitsandbytes);
     case c10::ScalarType::Half:
-      return quantize_typed(static_cast<const c10::Half*>(input), numel, log2_block, codes, absmax);
+      return quantize_typed(static_cast<const c10::Half*>(input), numel, log2_block, codes, absmax,
+                            bitsandbytes);
     case c10::ScalarType::BFloat16:
       return quantize_typed(static_cast<const c10::BFloat16*>(input), numel, log2_block, codes,
-                            absmax);
+                            absmax, bitsandbytes);
     default: break;
   }
   return kAllFinite;  // Unreachable: the caller checked the dtype.
 }
 
-void dequantize_cpu(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
+namespace {
+
+template <class AbsmaxOf>
+void dequantize_any(const std::uint8_t* codes, AbsmaxOf absmax_of, std::int64_t numel,
                     int log2_block, void* output, c10::ScalarType dtype) {
   switch (dtype) {
     case c10::ScalarType::Float:
-      dequantize_typed(codes, absmax, numel, log2_block, static_cast<float*>(output));
+      dequantize_typed(codes, absmax_of, numel, log2_block, static_cast<float*>(output));
       break;
     case c10::ScalarType::Half:
-      dequantize_typed(codes, absmax, numel, log2_block, static_cast<c10::Half*>(output));
+      dequantize_typed(codes, absmax_of, numel, log2_block, static_cast<c10::Half*>(output));
       break;
     case c10::ScalarType::BFloat16:
-      dequantize_typed(codes, absmax, numel, log2_block, static_cast<c10::BFloat16*>(output));
+      dequantize_typed(codes, absmax_of, numel, log2_block, static_cast<c10::BFloat16*>(output));
       break;
     default: break;
   }
+}
+
+}  // namespace
+
+void dequantize_cpu(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
+                    int log2_block, void* output, c10::ScalarType dtype) {
+  dequantize_any(
+      codes, [absmax](std::int64_t b) { return absmax[b]; }, numel, log2_block, output, dtype);
+}
+
+void dequantize_double_cpu(const DoubleQuantParts& parts, std::int64_t numel, int log2_block,
+                           void* output, c10::ScalarType dtype) {
+  // Two separate float32 roundings (product, then sum), as bitsandbytes' two kernels do: the
+  // volatile keeps a compiler targeting FMA instructions from contracting them (once per block).
+  const auto absmax_of = [&parts](std::int64_t b) {
+    const volatile float product =
+        parts.code[parts.absmax_codes[b]] * parts.nested_absmax[b >> parts.log2_nested];
+    return product + parts.offset;
+  };
+  dequantize_any(parts.codes, absmax_of, numel, log2_block, output, dtype);
+}
+
+void double_quantize_cpu(const float* absmax, std::int64_t num_blocks, float offset,
+                         const float* code, int log2_nested, std::uint8_t* absmax_codes,
+                         float* nested_absmax, bool bitsandbytes) {
+  const std::int64_t nested = std::int64_t{1} << log2_nested;
+  const std::int64_t num_nested = (num_blocks + nested - 1) >> log2_nested;
+  at::parallel_for(0, num_nested, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t n = begin; n < end; ++n) {
+      const std::int64_t start = n << log2_nested;
+      const std::int64_t count = std::min(nested, num_blocks - start);
+      float scale = 0.0f;
+      for (std::int64_t i = 0; i < count; ++i) {
+        scale = std::max(scale, std::fabs(absmax[start + i] - offset));
+      }
+      nested_absmax[n] = scale;
+      const float inverse = 1.0f / scale;
+      for (std::int64_t i = 0; i < count; ++i) {
+        const float v = absmax[start + i] - offset;
+        const float x = bitsandbytes ? v * inverse : (scale > 0.0f ? v / scale : 0.0f);
+        absmax_codes[start + i] = encode_dynamic(code, x);
+      }
+    }
+  });
 }
 
 }  // namespace nf4::detail

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace nf4::detail {
 namespace {
@@ -140,6 +141,23 @@ __device__ __forceinline__ void store8<float>(float* out, const float (&v)[8]) {
   __stcs(dst + 1, make_float4(v[4], v[5], v[6], v[7]));
 }
 
+// bitsandbytes' fast-math arithmetic (Note [NF4 and bitsandbytes]), as the same PTX instructions.
+__device__ __forceinline__ float rcp_approx_ftz(float x) {
+  float r;
+  asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+  return r;
+}
+__device__ __forceinline__ float mul_ftz(float a, float b) {
+  float r;
+  asm("mul.rn.ftz.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+  return r;
+}
+__device__ __forceinline__ float abs_ftz(float x) {
+  float r;
+  asm("abs.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+  return r;
+}
+
 // ---- dequantization --------------------------------------------------------------------------
 
 // Note [NF4 dequant kernel]
@@ -164,10 +182,49 @@ __device__ __forceinline__ void store8<float>(float* out, const float (&v)[8]) {
 // elements after the last full chunk take a per-element path.
 constexpr int kUnroll = 4;
 
-template <class T>
+// Where a dequantize kernel gets block b's absmax: `Plain` reads the float32 array;
+// `Nested` reconstructs it from the double-quantized parts (Note [NF4 double dequant kernel]).
+// `setup` fills the kernel's shared table before the `__syncthreads` that publishes the NF4 one.
+struct PlainAbsmax {
+  const float* absmax;
+  __device__ __forceinline__ void setup(float* /*table*/) const {}
+  __device__ __forceinline__ float operator()(std::int64_t b, const float* /*table*/) const {
+    return __ldg(absmax + b);
+  }
+};
+
+// Note [NF4 double dequant kernel]
+// The double-quantized kernel is the plain one (Note [NF4 dequant kernel]) with the absmax load
+// replaced by its reconstruction: one byte of absmax code per chunk (the chunks of a block share
+// it, so it comes from L1), one float of nested absmax per 256 blocks (always an L1 hit), the
+// 256-entry table in shared memory (1 KiB; a warp touches at most 4 blocks of 64, so at most 4
+// distinct entries), then (code * nested) + offset with `__fmul_rn`/`__fadd_rn`: two roundings,
+// never contracted into an FMA, which is what bitsandbytes' dequantize_blockwise followed by
+// `absmax += offset` computes. It reads 1/64 byte per element for the constants instead of 1/16
+// and writes nothing but the output, where bitsandbytes runs three kernels and stores the float32
+// absmax in between.
+struct NestedAbsmax {
+  const std::uint8_t* absmax_codes;
+  const float* nested_absmax;
+  const float* code;  // 256 floats in global memory, copied to shared by `setup`.
+  float offset;
+  int log2_nested;
+  __device__ __forceinline__ void setup(float* table) const {
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) table[i] = __ldg(code + i);
+  }
+  __device__ __forceinline__ float operator()(std::int64_t b, const float* table) const {
+    const float product =
+        __fmul_rn(table[__ldg(absmax_codes + b)], __ldg(nested_absmax + (b >> log2_nested)));
+    return __fadd_rn(product, offset);
+  }
+};
+
+template <class Source>
+constexpr int kSharedTable = std::is_same_v<Source, NestedAbsmax> ? 256 : 1;
+
+template <class T, class Source>
 __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
-    dequantize_chunks(ai_core::TensorView<const std::uint8_t, 1> code_view,
-                      ai_core::TensorView<const float, 1> absmax_view,
+    dequantize_chunks(ai_core::TensorView<const std::uint8_t, 1> code_view, Source source,
                       ai_core::TensorView<T, 1> out_view, std::int64_t num_chunks,
                       int chunk_shift) {
   // Note [NF4 dequant kernel]. A chunk is 8 elements: 4 bytes of codes, one 16-byte store (bf16,
@@ -176,10 +233,11 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
   // is written whole by one instruction.
   const std::uint32_t* __restrict__ codes =
       reinterpret_cast<const std::uint32_t*>(code_view.data());
-  const float* __restrict__ absmax = absmax_view.data();
   T* __restrict__ out = out_view.data();
   __shared__ float lut[kNumCodes];
+  __shared__ float table[kSharedTable<Source>];
   if (threadIdx.x < kNumCodes) lut[threadIdx.x] = kCodeTableDevice[threadIdx.x];
+  source.setup(table);
   __syncthreads();
   const std::int64_t stride = std::int64_t{gridDim.x} * kThreads;
   for (std::int64_t base = std::int64_t{blockIdx.x} * kThreads + threadIdx.x; base < num_chunks;
@@ -191,7 +249,7 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
       const std::int64_t i = base + u * stride;
       if (i < num_chunks) {
         q[u] = __ldg(codes + i);
-        scale[u] = __ldg(absmax + (i >> chunk_shift));
+        scale[u] = source(i >> chunk_shift, table);
       }
     }
 #pragma unroll
@@ -202,8 +260,8 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
 #pragma unroll
         for (int k = 0; k < 4; ++k) {  // byte k holds elements 2k (high nibble) and 2k + 1
           const std::uint32_t byte = q[u] >> (8 * k);
-          v[2 * k] = lut[(byte >> 4) & 0xF] * scale[u];
-          v[2 * k + 1] = lut[byte & 0xF] * scale[u];
+          v[2 * k] = __fmul_rn(lut[(byte >> 4) & 0xF], scale[u]);
+          v[2 * k + 1] = __fmul_rn(lut[byte & 0xF], scale[u]);
         }
         store8(out + i * 8, v);
       }
@@ -212,48 +270,83 @@ __global__ void __launch_bounds__(kThreads, 2048 / kThreads)
 }
 
 // The per-element path: elements [begin, numel).
-template <class T>
+template <class T, class Source>
 __global__ void __launch_bounds__(kThreads)
-    dequantize_elements(ai_core::TensorView<const std::uint8_t, 1> code_view,
-                        ai_core::TensorView<const float, 1> absmax_view,
+    dequantize_elements(ai_core::TensorView<const std::uint8_t, 1> code_view, Source source,
                         ai_core::TensorView<T, 1> out_view, std::int64_t begin, int log2_block) {
   const std::uint8_t* __restrict__ codes = code_view.data();
-  const float* __restrict__ absmax = absmax_view.data();
   T* __restrict__ out = out_view.data();
   const std::int64_t numel = out_view.size(0);
   __shared__ float lut[kNumCodes];
+  __shared__ float table[kSharedTable<Source>];
   if (threadIdx.x < kNumCodes) lut[threadIdx.x] = kCodeTableDevice[threadIdx.x];
+  source.setup(table);
   __syncthreads();
   const std::int64_t stride = std::int64_t{gridDim.x} * kThreads;
   for (std::int64_t e = begin + std::int64_t{blockIdx.x} * kThreads + threadIdx.x; e < numel;
        e += stride) {
     const std::uint8_t byte = __ldg(codes + (e >> 1));
     const std::uint8_t code = (e & 1) ? low_code(byte) : high_code(byte);
-    out[e] = from_float<T>(lut[code] * __ldg(absmax + (e >> log2_block)));
+    out[e] = from_float<T>(__fmul_rn(lut[code], source(e >> log2_block, table)));
   }
 }
 
-template <class T>
-cudaError_t launch_dequantize(ai_core::TensorView<const std::uint8_t, 1> codes,
-                              ai_core::TensorView<const float, 1> absmax, int log2_block,
-                              ai_core::TensorView<T, 1> out, cudaStream_t stream) {
+template <class T, class Source>
+cudaError_t launch_dequantize(ai_core::TensorView<const std::uint8_t, 1> codes, Source source,
+                              int log2_block, ai_core::TensorView<T, 1> out, cudaStream_t stream) {
   const std::int64_t numel = out.size(0);
   const bool vectors = reinterpret_cast<std::uintptr_t>(codes.data()) % 4 == 0 &&
                        reinterpret_cast<std::uintptr_t>(out.data()) % 16 == 0;
   const std::int64_t num_chunks = vectors ? numel / 8 : 0;
   if (num_chunks > 0) {
-    dequantize_chunks<T><<<grid_for<dequantize_chunks<T>>(num_chunks), kThreads, 0, stream>>>(
-        codes, absmax, out, num_chunks, log2_block - 3);
+    dequantize_chunks<T, Source>
+        <<<grid_for<dequantize_chunks<T, Source>>(num_chunks), kThreads, 0, stream>>>(
+            codes, source, out, num_chunks, log2_block - 3);
     if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) return status;
   }
   const std::int64_t begin = num_chunks * 8;
   if (begin < numel) {
-    dequantize_elements<T>
-        <<<grid_for<dequantize_elements<T>>(numel - begin), kThreads, 0, stream>>>(
-            codes, absmax, out, begin, log2_block);
+    dequantize_elements<T, Source>
+        <<<grid_for<dequantize_elements<T, Source>>(numel - begin), kThreads, 0, stream>>>(
+            codes, source, out, begin, log2_block);
     return cudaGetLastError();
   }
   return cudaSuccess;
+}
+
+// ---- nested quantization ---------------------------------------------------------------------
+
+// One thread block per nested block: (absmax - offset) in float32, the block's max |v| by a
+// shared-memory reduction, then each value's byte by `encode_dynamic` over the shared table.
+template <bool kBnb>
+__global__ void __launch_bounds__(kThreads)
+    double_quantize_blocks(ai_core::TensorView<const float, 1> absmax_view, float offset,
+                           ai_core::TensorView<const float, 1> code_view, int log2_nested,
+                           ai_core::TensorView<std::uint8_t, 1> qcode_view,
+                           ai_core::TensorView<float, 1> nested_view) {
+  __shared__ float table[256];
+  __shared__ float partial[kThreads / 32];
+  const float* __restrict__ absmax = absmax_view.data();
+  const std::int64_t num_blocks = absmax_view.size(0);
+  for (int i = threadIdx.x; i < 256; i += kThreads) table[i] = code_view.data()[i];
+  const std::int64_t start = std::int64_t{blockIdx.x} << log2_nested;
+  const std::int64_t count = min(std::int64_t{1} << log2_nested, num_blocks - start);
+  float scale = 0.0f;
+  for (std::int64_t i = threadIdx.x; i < count; i += kThreads) {
+    scale = fmaxf(scale, fabsf(__fsub_rn(absmax[start + i], offset)));
+  }
+  for (int o = 16; o > 0; o >>= 1) scale = fmaxf(scale, __shfl_xor_sync(0xFFFFFFFFu, scale, o));
+  if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = scale;
+  __syncthreads();
+  scale = partial[0];
+  for (int w = 1; w < kThreads / 32; ++w) scale = fmaxf(scale, partial[w]);
+  if (threadIdx.x == 0) nested_view.data()[blockIdx.x] = scale;
+  const float inverse = kBnb ? rcp_approx_ftz(scale) : 0.0f;
+  for (std::int64_t i = threadIdx.x; i < count; i += kThreads) {
+    const float v = __fsub_rn(absmax[start + i], offset);
+    const float x = kBnb ? mul_ftz(v, inverse) : (scale > 0.0f ? __fdiv_rn(v, scale) : 0.0f);
+    qcode_view.data()[start + i] = encode_dynamic(table, x);
+  }
 }
 
 // ---- quantization ----------------------------------------------------------------------------
@@ -289,7 +382,7 @@ __device__ __forceinline__ void load8(const T* __restrict__ input, std::int64_t 
   for (int k = 0; k < 8; ++k) x[k] = e0 + k < numel ? to_float<T>(input[e0 + k]) : 0.0f;
 }
 
-template <class T, bool kVector>
+template <class T, bool kVector, bool kBnb>
 __global__ void __launch_bounds__(kThreads)
     quantize_blocks(ai_core::TensorView<const T, 1> input_view, int log2_block, int log2_group,
                     ai_core::TensorView<std::uint8_t, 1> code_view,
@@ -325,7 +418,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int k = 0; k < 8; ++k) {
           if (!isfinite(x[k]) && static_cast<unsigned long long>(e0 + k) < bad) bad = e0 + k;
-          scale = fmaxf(scale, fabsf(x[k]));
+          scale = fmaxf(scale, kBnb ? abs_ftz(x[k]) : fabsf(x[k]));
         }
       }
     }
@@ -340,12 +433,20 @@ __global__ void __launch_bounds__(kThreads)
       float x[8];
       load8<T, kVector>(input, e0, numel, x);
       std::uint32_t word = 0;
+      const float inverse = kBnb ? rcp_approx_ftz(scale) : 0.0f;
+      const auto encode = [&](float v) -> std::uint8_t {
+        if constexpr (kBnb) {
+          return encode_normalized_bitsandbytes(mul_ftz(v, inverse));
+        } else {
+          return encode_normalized(scale > 0.0f ? __fdiv_rn(v, scale) : 0.0f);
+        }
+      };
 #pragma unroll
       for (int k = 0; k < 8; k += 2) {
-        const std::uint8_t c0 = encode_normalized(scale > 0.0f ? __fdiv_rn(x[k], scale) : 0.0f);
-        const std::uint8_t c1 =
-            e0 + k + 1 < numel ? encode_normalized(scale > 0.0f ? __fdiv_rn(x[k + 1], scale) : 0.0f)
-                               : kZeroCode;
+        const std::uint8_t c0 = encode(x[k]);
+        // The pad nibble encodes 0, as bitsandbytes' loads pad with 0 (code 7, or 0 in an
+        // all-zero block under kBnb).
+        const std::uint8_t c1 = e0 + k + 1 < numel ? encode(x[k + 1]) : encode(0.0f);
         word |= std::uint32_t{pack_codes(c0, c1)} << (4 * k);
       }
       const std::int64_t j0 = e0 >> 1;  // 4-byte aligned: e0 is a multiple of 8.
@@ -361,7 +462,7 @@ __global__ void __launch_bounds__(kThreads)
   if (bad != ~0ull) atomicMin(first_bad, bad);
 }
 
-template <class T>
+template <class T, bool kBnb>
 cudaError_t launch_quantize(ai_core::TensorView<const T, 1> input, int log2_block,
                             ai_core::TensorView<std::uint8_t, 1> codes,
                             ai_core::TensorView<float, 1> absmax,
@@ -379,12 +480,12 @@ cudaError_t launch_quantize(ai_core::TensorView<const T, 1> input, int log2_bloc
   const bool vectors = reinterpret_cast<std::uintptr_t>(input.data()) % 16 == 0 &&
                        reinterpret_cast<std::uintptr_t>(codes.data()) % 4 == 0;
   if (vectors) {
-    quantize_blocks<T, true>
-        <<<grid_for<quantize_blocks<T, true>>(warps * 32), kThreads, 0, stream>>>(
+    quantize_blocks<T, true, kBnb>
+        <<<grid_for<quantize_blocks<T, true, kBnb>>(warps * 32), kThreads, 0, stream>>>(
             input, log2_block, log2_group, codes, absmax, first_bad);
   } else {
-    quantize_blocks<T, false>
-        <<<grid_for<quantize_blocks<T, false>>(warps * 32), kThreads, 0, stream>>>(
+    quantize_blocks<T, false, kBnb>
+        <<<grid_for<quantize_blocks<T, false, kBnb>>(warps * 32), kThreads, 0, stream>>>(
             input, log2_block, log2_group, codes, absmax, first_bad);
   }
   return cudaGetLastError();
@@ -403,14 +504,18 @@ template <class T>
 ai_core::Result<NonFinite> quantize_typed(const ai_core::TensorBufferView& input, int log2_block,
                                           const ai_core::TensorBufferView& codes,
                                           const ai_core::TensorBufferView& absmax,
-                                          const ai_core::TensorBufferView& first_bad) {
+                                          const ai_core::TensorBufferView& first_bad,
+                                          bool bitsandbytes) {
   AI_CORE_ASSIGN_OR_RETURN(auto input_view, (ai_core::make_tensor_view<const T, 1>(input)));
   AI_CORE_ASSIGN_OR_RETURN(auto code_view, (ai_core::make_tensor_view<std::uint8_t, 1>(codes)));
   AI_CORE_ASSIGN_OR_RETURN(auto absmax_view, (ai_core::make_tensor_view<float, 1>(absmax)));
   AI_CORE_ASSIGN_OR_RETURN(auto bad_view, (ai_core::make_tensor_view<std::int64_t, 1>(first_bad)));
   const auto stream = static_cast<cudaStream_t>(input.stream());
-  if (const cudaError_t status =
-          launch_quantize<T>(input_view, log2_block, code_view, absmax_view, bad_view, stream);
+  if (const cudaError_t status = bitsandbytes
+                                     ? launch_quantize<T, true>(input_view, log2_block, code_view,
+                                                                absmax_view, bad_view, stream)
+                                     : launch_quantize<T, false>(input_view, log2_block, code_view,
+                                                                 absmax_view, bad_view, stream);
       status != cudaSuccess) {
     return cuda_error(status, "nf4 quantize kernel launch");
   }
@@ -444,10 +549,26 @@ ai_core::Result<void> dequantize_typed(const ai_core::TensorBufferView& codes,
                            (ai_core::make_tensor_view<const std::uint8_t, 1>(codes)));
   AI_CORE_ASSIGN_OR_RETURN(auto absmax_view, (ai_core::make_tensor_view<const float, 1>(absmax)));
   AI_CORE_ASSIGN_OR_RETURN(auto out_view, (ai_core::make_tensor_view<T, 1>(output)));
-  if (const cudaError_t status = launch_dequantize<T>(code_view, absmax_view, log2_block, out_view,
-                                                      static_cast<cudaStream_t>(output.stream()));
+  if (const cudaError_t status =
+          launch_dequantize<T>(code_view, PlainAbsmax{absmax_view.data()}, log2_block, out_view,
+                               static_cast<cudaStream_t>(output.stream()));
       status != cudaSuccess) {
     return cuda_error(status, "nf4 dequantize kernel launch");
+  }
+  return {};
+}
+
+template <class T>
+ai_core::Result<void> dequantize_double_typed(const ai_core::TensorBufferView& codes,
+                                              const NestedAbsmax& source, int log2_block,
+                                              const ai_core::TensorBufferView& output) {
+  AI_CORE_ASSIGN_OR_RETURN(auto code_view,
+                           (ai_core::make_tensor_view<const std::uint8_t, 1>(codes)));
+  AI_CORE_ASSIGN_OR_RETURN(auto out_view, (ai_core::make_tensor_view<T, 1>(output)));
+  if (const cudaError_t status = launch_dequantize<T>(code_view, source, log2_block, out_view,
+                                                      static_cast<cudaStream_t>(output.stream()));
+      status != cudaSuccess) {
+    return cuda_error(status, "nf4 double-quant dequantize kernel launch");
   }
   return {};
 }
@@ -457,14 +578,16 @@ ai_core::Result<void> dequantize_typed(const ai_core::TensorBufferView& codes,
 ai_core::Result<NonFinite> quantize_cuda(const ai_core::TensorBufferView& input, int log2_block,
                                          const ai_core::TensorBufferView& codes,
                                          const ai_core::TensorBufferView& absmax,
-                                         const ai_core::TensorBufferView& first_bad) {
+                                         const ai_core::TensorBufferView& first_bad,
+                                         bool bitsandbytes) {
   switch (input.dtype()) {
     case c10::ScalarType::Float:
-      return quantize_typed<float>(input, log2_block, codes, absmax, first_bad);
+      return quantize_typed<float>(input, log2_block, codes, absmax, first_bad, bitsandbytes);
     case c10::ScalarType::Half:
-      return quantize_typed<__half>(input, log2_block, codes, absmax, first_bad);
+      return quantize_typed<__half>(input, log2_block, codes, absmax, first_bad, bitsandbytes);
     case c10::ScalarType::BFloat16:
-      return quantize_typed<__nv_bfloat16>(input, log2_block, codes, absmax, first_bad);
+      return quantize_typed<__nv_bfloat16>(input, log2_block, codes, absmax, first_bad,
+                                           bitsandbytes);
     default: break;
   }
   return ai_core::CoreError::not_implemented("nf4 quantize kernel for this dtype");
@@ -481,6 +604,54 @@ ai_core::Result<void> dequantize_cuda(const ai_core::TensorBufferView& codes,
     default: break;
   }
   return ai_core::CoreError::not_implemented("nf4 dequantize kernel for this dtype");
+}
+
+ai_core::Result<void> double_quantize_cuda(const ai_core::TensorBufferView& absmax, float offset,
+                                           const ai_core::TensorBufferView& code, int log2_nested,
+                                           const ai_core::TensorBufferView& absmax_codes,
+                                           const ai_core::TensorBufferView& nested_absmax,
+                                           bool bitsandbytes) {
+  AI_CORE_ASSIGN_OR_RETURN(auto absmax_view, (ai_core::make_tensor_view<const float, 1>(absmax)));
+  AI_CORE_ASSIGN_OR_RETURN(auto code_view, (ai_core::make_tensor_view<const float, 1>(code)));
+  AI_CORE_ASSIGN_OR_RETURN(auto qcode_view,
+                           (ai_core::make_tensor_view<std::uint8_t, 1>(absmax_codes)));
+  AI_CORE_ASSIGN_OR_RETURN(auto nested_view, (ai_core::make_tensor_view<float, 1>(nested_absmax)));
+  const std::int64_t num_nested = nested_view.size(0);
+  if (num_nested == 0) return {};
+  const auto stream = static_cast<cudaStream_t>(absmax_codes.stream());
+  const auto grid = static_cast<unsigned>(num_nested);
+  if (bitsandbytes) {
+    double_quantize_blocks<true><<<grid, kThreads, 0, stream>>>(
+        absmax_view, offset, code_view, log2_nested, qcode_view, nested_view);
+  } else {
+    double_quantize_blocks<false><<<grid, kThreads, 0, stream>>>(
+        absmax_view, offset, code_view, log2_nested, qcode_view, nested_view);
+  }
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess) {
+    return cuda_error(status, "nf4 nested quantize kernel launch");
+  }
+  return {};
+}
+
+ai_core::Result<void> dequantize_double_cuda(const ai_core::TensorBufferView& codes,
+                                             const ai_core::TensorBufferView& absmax_codes,
+                                             const ai_core::TensorBufferView& nested_absmax,
+                                             const ai_core::TensorBufferView& code, float offset,
+                                             int log2_block, int log2_nested,
+                                             const ai_core::TensorBufferView& output) {
+  const NestedAbsmax source{static_cast<const std::uint8_t*>(absmax_codes.data()),
+                            static_cast<const float*>(nested_absmax.data()),
+                            static_cast<const float*>(code.data()), offset, log2_nested};
+  switch (output.dtype()) {
+    case c10::ScalarType::Float:
+      return dequantize_double_typed<float>(codes, source, log2_block, output);
+    case c10::ScalarType::Half:
+      return dequantize_double_typed<__half>(codes, source, log2_block, output);
+    case c10::ScalarType::BFloat16:
+      return dequantize_double_typed<__nv_bfloat16>(codes, source, log2_block, output);
+    default: break;
+  }
+  return ai_core::CoreError::not_implemented("nf4 double-quant dequantize kernel for this dtype");
 }
 
 }  // namespace nf4::detail

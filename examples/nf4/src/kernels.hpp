@@ -24,14 +24,39 @@ inline constexpr std::int64_t kAllFinite = -1;
 /// (ceil(numel / 2) bytes, element 2j in the high nibble of byte j, a trailing pad nibble
 /// `kZeroCode`) and `absmax` (ceil(numel / block) floats). Returns the index of the first
 /// element that is NaN or infinite, or `kAllFinite`; when one exists the outputs are unspecified.
+/// With `bitsandbytes` set, codes follow `Nf4Encoding::bitsandbytes` (Note [NF4 and bitsandbytes]).
 std::int64_t quantize_cpu(const void* input, c10::ScalarType dtype, std::int64_t numel,
-                          int log2_block, std::uint8_t* codes, float* absmax);
+                          int log2_block, std::uint8_t* codes, float* absmax,
+                          bool bitsandbytes = false);
 
 /// Dequantizes `numel` elements from `codes` and `absmax` into `output` of type `dtype`
 /// (f32, f16 or bf16): output[e] = dtype(kCodeValues[code(e)] * absmax[e / block]), the product in
 /// float32, rounded to nearest even into `dtype`.
 void dequantize_cpu(const std::uint8_t* codes, const float* absmax, std::int64_t numel,
                     int log2_block, void* output, c10::ScalarType dtype);
+
+/// Quantizes the `num_blocks` absmax values at `absmax` again (nf4/double_quant.hpp): v = absmax -
+/// offset in float32, one nested absmax (max |v|) per 2^log2_nested values, and the byte of each
+/// v / nested absmax (or v * (1 / nested absmax) with `bitsandbytes`) by `encode_dynamic` over
+/// `code` (256 floats).
+void double_quantize_cpu(const float* absmax, std::int64_t num_blocks, float offset,
+                         const float* code, int log2_nested, std::uint8_t* absmax_codes,
+                         float* nested_absmax, bool bitsandbytes);
+
+/// The parts of a double-quantized tensor a dequantization reads (raw, validated pointers).
+struct DoubleQuantParts {
+  const std::uint8_t* codes;         ///< Packed NF4 codes.
+  const std::uint8_t* absmax_codes;  ///< One byte per block.
+  const float* nested_absmax;        ///< One float per nested block.
+  const float* code;                 ///< The 256-entry nested table.
+  float offset;                      ///< Added to every reconstructed absmax.
+  int log2_nested;                   ///< log2 of the nested block size.
+};
+
+/// Dequantizes a double-quantized tensor on the CPU: absmax of block b = (code[q_b] *
+/// nested_absmax[b >> log2_nested]) + offset, two float32 roundings, then as `dequantize_cpu`.
+void dequantize_double_cpu(const DoubleQuantParts& parts, std::int64_t numel, int log2_block,
+                           void* output, c10::ScalarType dtype);
 
 #if AI_CORE_WITH_CUDA
 /// The first NaN/Inf element the CUDA quantize kernel found.
@@ -48,7 +73,26 @@ struct NonFinite {
 ai_core::Result<NonFinite> quantize_cuda(const ai_core::TensorBufferView& input, int log2_block,
                                          const ai_core::TensorBufferView& codes,
                                          const ai_core::TensorBufferView& absmax,
-                                         const ai_core::TensorBufferView& first_bad);
+                                         const ai_core::TensorBufferView& first_bad,
+                                         bool bitsandbytes = false);
+
+/// Enqueues the nested quantization of `absmax` (1-D f32, num_blocks) on its stream: as
+/// `double_quantize_cpu`, with `offset` and the table `code` (1-D f32, 256) on the device, into
+/// `absmax_codes` (1-D u8, num_blocks) and `nested_absmax` (1-D f32). Same bytes as the CPU.
+ai_core::Result<void> double_quantize_cuda(const ai_core::TensorBufferView& absmax, float offset,
+                                           const ai_core::TensorBufferView& code, int log2_nested,
+                                           const ai_core::TensorBufferView& absmax_codes,
+                                           const ai_core::TensorBufferView& nested_absmax,
+                                           bool bitsandbytes);
+
+/// Enqueues the fused double-quant dequantize kernel on `output.stream()` (Note [NF4 double
+/// dequant kernel]): same values as `dequantize_double_cpu`, bit for bit.
+ai_core::Result<void> dequantize_double_cuda(const ai_core::TensorBufferView& codes,
+                                             const ai_core::TensorBufferView& absmax_codes,
+                                             const ai_core::TensorBufferView& nested_absmax,
+                                             const ai_core::TensorBufferView& code, float offset,
+                                             int log2_block, int log2_nested,
+                                             const ai_core::TensorBufferView& output);
 
 /// Enqueues the dequantize kernel on `output.stream()`: `codes` and `absmax` as above, `output` a
 /// 1-D contiguous f32/f16/bf16 buffer of numel elements. Same results as `dequantize_cpu`, bit for

@@ -95,18 +95,19 @@ ai_core::Result<Nf4Tensor> quantize_on(const Nf4Config& config, const at::Tensor
       const std::array<std::int64_t, 1> flag_sizes{1};
       AI_CORE_ASSIGN_OR_RETURN(
           auto flag, ai_core::allocate_output_buffer(flag_sizes, c10::ScalarType::Long, device));
-      AI_CORE_ASSIGN_OR_RETURN(const detail::NonFinite found,
-                               detail::quantize_cuda(in, log2_block, codes.second.view(),
-                                                     absmax.second.view(), flag.second.view()));
+      AI_CORE_ASSIGN_OR_RETURN(
+          const detail::NonFinite found,
+          detail::quantize_cuda(in, log2_block, codes.second.view(), absmax.second.view(),
+                                flag.second.view(), config.encoding == Nf4Encoding::bitsandbytes));
       bad = found.index;
       bad_value = found.value;
 #else
       return ai_core::CoreError::device_not_available(device, "ai_core_nf4 built without CUDA");
 #endif
     } else {
-      bad = detail::quantize_cpu(in.data(), in.dtype(), numel, log2_block,
-                                 static_cast<std::uint8_t*>(codes.second.data()),
-                                 static_cast<float*>(absmax.second.data()));
+      bad = detail::quantize_cpu(
+          in.data(), in.dtype(), numel, log2_block, static_cast<std::uint8_t*>(codes.second.data()),
+          static_cast<float*>(absmax.second.data()), config.encoding == Nf4Encoding::bitsandbytes);
       if (bad != detail::kAllFinite) bad_value = host_value(in.data(), in.dtype(), bad);
     }
     if (bad != detail::kAllFinite) {
@@ -181,6 +182,11 @@ ai_core::Result<void> Nf4Config::validate() const {
   if (!is_valid_block_size(block_size)) return Nf4Error::invalid_block_size(block_size);
   if (!is_supported_dtype(compute_dtype)) {
     return Nf4Error::unsupported_dtype("compute dtype", ai_core::dtype_name(compute_dtype));
+  }
+  if (encoding != Nf4Encoding::nearest && encoding != Nf4Encoding::bitsandbytes) {
+    return ai_core::CoreError::invalid_config(
+        ai_core::str_cat("nf4 encoding ", static_cast<int>(encoding),
+                         " is not an Nf4Encoding; expected nearest (0) or bitsandbytes (1)"));
   }
   return {};
 }

@@ -100,6 +100,59 @@ inline constexpr float kMaxHalfGap = 0.15190359950065613f;
       static_cast<int>(x > 0.8614783883094788f));
 }
 
+/// Returns the NF4 code bitsandbytes' CUDA encoder (`dQuantizeNF4`) gives `x`, a value already
+/// scaled by its block's reciprocal absmax: its 15 thresholds as float32, each compared with a
+/// strict `>`. Six of them lie one float above `kMidpoints` (Note [NF4 and bitsandbytes]), so
+/// each of those six float values maps to the lower code here and to the nearer, upper one in
+/// `encode_normalized`. NaN (an all-zero block: 0 * (1 / 0)) gives code 0.
+[[nodiscard]] NF4_HOST_DEVICE constexpr std::uint8_t encode_normalized_bitsandbytes(
+    float x) noexcept {
+  return static_cast<std::uint8_t>(
+      static_cast<int>(x > -0.8480963706970215f) + static_cast<int>(x > -0.6106328964233398f) +
+      static_cast<int>(x > -0.4599952697753906f) + static_cast<int>(x > -0.33967941999435425f) +
+      static_cast<int>(x > -0.23460739850997925f) + static_cast<int>(x > -0.13791173696517944f) +
+      static_cast<int>(x > -0.045525018125772476f) + static_cast<int>(x > 0.03979014977812767f) +
+      static_cast<int>(x > 0.120255246758461f) + static_cast<int>(x > 0.2035212516784668f) +
+      static_cast<int>(x > 0.2920137643814087f) + static_cast<int>(x > 0.3893125355243683f) +
+      static_cast<int>(x > 0.5016634464263916f) + static_cast<int>(x > 0.6427869200706482f) +
+      static_cast<int>(x > 0.8614784479141235f));
+}
+
+/// Returns the byte bitsandbytes' 8-bit blockwise encoder (`dQuantize<0>`) picks for `x`, a value
+/// already scaled by its block's reciprocal absmax, over `code`: 256 ascending float32 values
+/// (nf4::kDynamicCode for double quantization). Its exact steps: a 7-step binary search from index
+/// 127, then a comparison with the float32 midpoint (neighbour + value) * 0.5 on the side x lies.
+/// Double quantization uses it so that the nested bytes are bitsandbytes' bytes.
+[[nodiscard]] NF4_HOST_DEVICE inline std::uint8_t encode_dynamic(const float* code,
+                                                                 float x) noexcept {
+  int pivot = 127;
+  int upper_pivot = 255;
+  int lower_pivot = 0;
+  float lower = -1.0f;
+  float upper = 1.0f;
+  float value = code[pivot];
+  for (int step = 64; step > 0; step >>= 1) {
+    if (x > value) {
+      lower_pivot = pivot;
+      lower = value;
+      pivot += step;
+    } else {
+      upper_pivot = pivot;
+      upper = value;
+      pivot -= step;
+    }
+    value = code[pivot];
+  }
+  if (upper_pivot == 255) upper = code[upper_pivot];
+  if (lower_pivot == 0) lower = code[lower_pivot];
+  if (x > value) {
+    const float midpoint = (upper + value) * 0.5f;
+    return static_cast<std::uint8_t>(x > midpoint ? upper_pivot : pivot);
+  }
+  const float midpoint = (lower + value) * 0.5f;
+  return static_cast<std::uint8_t>(x < midpoint ? lower_pivot : pivot);
+}
+
 /// Returns the high nibble (the code of element 2j) of packed byte j.
 [[nodiscard]] NF4_HOST_DEVICE constexpr std::uint8_t high_code(std::uint8_t byte) noexcept {
   return static_cast<std::uint8_t>(byte >> 4);

@@ -34,6 +34,17 @@ inline constexpr std::int64_t kDefaultBlockSize = 64;
          dtype == c10::ScalarType::BFloat16;
 }
 
+/// How the quantizer picks a block's 4-bit codes (Note [NF4 and bitsandbytes] in
+/// nf4/double_quant.hpp says exactly where the two differ).
+enum class Nf4Encoding {
+  /// The nearest table value to x / absmax (one IEEE division), ties to the lower code; an
+  /// all-zero block gets codes 7 (the value 0.0). QLoRA's definition, the default.
+  nearest,
+  /// bitsandbytes' CUDA encoder, byte for byte: x * (1 / absmax) with its approximate reciprocal,
+  /// its float32 thresholds, and code 0 for every element of an all-zero block.
+  bitsandbytes,
+};
+
 /// Settings of `Nf4Quantizer`. A plain aggregate; `validate()` checks it and `Nf4Quantizer::create`
 /// refuses an invalid one, so no quantizer with a bad config exists.
 struct Nf4Config {
@@ -46,6 +57,9 @@ struct Nf4Config {
   /// Whether quantizing a tensor with no elements is allowed (it gives an empty `Nf4Tensor`).
   /// Off by default: an empty weight is usually a bug upstream, reported as `empty_input`.
   bool allow_empty = false;
+
+  /// How codes are chosen (`Nf4Encoding::nearest` unless codes must match bitsandbytes' bytes).
+  Nf4Encoding encoding = Nf4Encoding::nearest;
 
   /// Checks the settings: an `invalid_config` error naming the field, its value and what is
   /// allowed ("nf4 block size must be a power of two in [32, 4096], got 48").

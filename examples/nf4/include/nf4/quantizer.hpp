@@ -19,6 +19,7 @@
 #pragma once
 
 #include <nf4/config.hpp>
+#include <nf4/double_quant.hpp>
 #include <nf4/error.hpp>
 #include <nf4/tensor.hpp>
 
@@ -160,6 +161,12 @@ class Nf4Quantizer {
   /// non-contiguous or undefined `output`.
   [[nodiscard]] ai_core::Result<void> dequantize_into(const Nf4Tensor& quantized,
                                                       const at::Tensor& output) const;
+
+  /// Quantizes `tensor` as `quantize` does, then double-quantizes its absmax constants
+  /// (`double_quantize`, nested blocks of 256, the config's encoding): QLoRA's
+  /// `bnb_4bit_use_double_quant`. Dequantize with `dequantize_double` / `dequantize_double_into`.
+  [[nodiscard]] ai_core::Result<Nf4DoubleQuantTensor> quantize_double(const at::Tensor& tensor,
+                                                                      c10::Device device) const;
 
   /// Returns the config.
   [[nodiscard]] const Nf4Config& config() const noexcept { return config_; }

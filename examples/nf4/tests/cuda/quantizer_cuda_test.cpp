@@ -4,6 +4,7 @@
 // per-element fallbacks (odd counts, tails, misaligned input and output), on the current stream;
 // NaN reporting and device errors on the GPU. Every test skips with a message without a GPU.
 #include <nf4/code_table.hpp>
+#include <nf4/double_quant.hpp>
 #include <nf4/quantizer.hpp>
 
 #include <ai_core/error.hpp>
@@ -162,6 +163,56 @@ TEST(Nf4CudaTest, TensorOnTheCpuAskedToRunOnTheGpuIsADeviceMismatch) {
   ASSERT_TRUE(q_gpu.has_value());
   auto y = make_quantizer({}).dequantize(*q_gpu, kCpu);
   ASSERT_THAT(y, HasErrorCode(ai_core::ErrorCode::device_mismatch));
+}
+
+TEST(Nf4CudaDoubleQuantTest, CpuAndGpuGiveIdenticalNestedConstantsAndValues) {
+  if (no_gpu()) GTEST_SKIP() << kNoGpu;
+  for (const std::int64_t numel : {std::int64_t{64} * 1000 + 33, std::int64_t{1} << 20}) {
+    const at::Tensor x = random_input(numel, at::kBFloat16, 21);
+    for (const Nf4Encoding encoding : {Nf4Encoding::nearest, Nf4Encoding::bitsandbytes}) {
+      const Nf4Quantizer quantizer = make_quantizer({.block_size = 64, .encoding = encoding});
+      auto cpu = quantizer.quantize_double(x, kCpu);
+      auto gpu = quantizer.quantize_double(x.to(kCuda), kCuda);
+      ASSERT_THAT(cpu, IsOk());
+      ASSERT_THAT(gpu, IsOk());
+      EXPECT_EQ(cpu->offset(), gpu->offset());
+      EXPECT_TRUE(at::equal(cpu->nested_absmax(), gpu->nested_absmax().cpu()));
+      if (encoding == Nf4Encoding::nearest) {
+        // The bitsandbytes encoding uses the GPU's approximate reciprocal, which the CPU only
+        // matches where it is correctly rounded (scripts/gpu/nf4.sh counts those places).
+        EXPECT_TRUE(at::equal(cpu->codes(), gpu->codes().cpu()));
+        EXPECT_TRUE(at::equal(cpu->absmax_codes(), gpu->absmax_codes().cpu()));
+      }
+      // Dequantizing the same (GPU) state on both devices gives the same bits.
+      auto moved = Nf4DoubleQuantTensor::create(
+          gpu->codes().cpu(), gpu->absmax_codes().cpu(), gpu->nested_absmax().cpu(),
+          gpu->nested_code().cpu(), gpu->offset(), {numel}, at::kBFloat16, 64);
+      ASSERT_THAT(moved, IsOk());
+      for (const c10::ScalarType dtype : {at::kBFloat16, at::kHalf, at::kFloat}) {
+        auto on_gpu = dequantize_double(*gpu, dtype);
+        auto on_cpu = dequantize_double(*moved, dtype);
+        ASSERT_THAT(on_gpu, IsOk());
+        ASSERT_THAT(on_cpu, IsOk());
+        EXPECT_TRUE(at::equal(on_gpu->cpu(), *on_cpu)) << numel << " " << c10::toString(dtype);
+      }
+      // The per-element path: an output that is not 16-byte aligned.
+      at::Tensor storage =
+          at::empty({numel + 1}, at::TensorOptions().dtype(at::kBFloat16).device(kCuda));
+      const at::Tensor shifted = storage.slice(0, 1);
+      ASSERT_THAT(dequantize_double_into(*gpu, shifted), IsOk());
+      auto reference = dequantize_double(*moved, at::kBFloat16);
+      ASSERT_THAT(reference, IsOk());
+      EXPECT_TRUE(at::equal(shifted.cpu(), *reference));
+    }
+  }
+}
+
+TEST(Nf4CudaDoubleQuantTest, OutputOnAnotherDeviceIsADeviceMismatch) {
+  if (no_gpu()) GTEST_SKIP() << kNoGpu;
+  auto gpu = make_quantizer({}).quantize_double(at::randn({256}, at::kFloat).to(kCuda), kCuda);
+  ASSERT_THAT(gpu, IsOk());
+  EXPECT_THAT(dequantize_double_into(*gpu, at::empty({256}, at::kFloat)),
+              HasErrorCode(ai_core::ErrorCode::device_mismatch));
 }
 
 }  // namespace
