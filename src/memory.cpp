@@ -309,7 +309,8 @@ Result<QloraMemoryEstimate> estimate_qlora_memory(const QloraMemoryConfig& confi
   //     float32 softmax (4 heads s) and its cast to the compute dtype (cb heads s)
   //   SwiGLU: the gate output, its SiLU and the up output (3 cb intermediate)
   // With gradient checkpointing every block keeps only its input (cb h) and one block's full set
-  // lives during its recomputation.
+  // lives during its recomputation. Sums of saved tensors that share storage (a view, or the
+  // same input kept by two ops) count once.
   const auto group = [&](std::uint32_t mask, std::uint64_t in) {
     std::uint64_t adapted = 0;
     for (const Linear& l : linears) adapted += (targets & l.bit & mask) != 0 ? 1 : 0;
@@ -329,8 +330,12 @@ Result<QloraMemoryEstimate> estimate_qlora_memory(const QloraMemoryConfig& confi
   const std::uint64_t block = c.mul(per_token, T);
   std::uint64_t activations =
       config.gradient_checkpointing ? c.add(c.mul({L, cb, h, T}), block) : c.mul(L, block);
-  // The final norm's float32 input and reciprocal RMS.
-  activations = c.add(activations, c.mul(c.add(c.mul(4, h), 4), T));
+  // The final norm's float32 input and reciprocal RMS. Without checkpointing the first block's
+  // input (the frozen embedding's output) needs no gradient, so its first norm keeps nothing: the
+  // two terms cancel. (Checkpointing makes the embedding output require a gradient.)
+  if (config.gradient_checkpointing) {
+    activations = c.add(activations, c.mul(c.add(c.mul(4, h), 4), T));
+  }
   e.activations = activations;
   // Note [loss peak]: the step's busiest moment is the start of backward: the float32 log-softmax
   // that cross-entropy keeps, the gradient nll_loss hands back (dense, float32) and the gradient
