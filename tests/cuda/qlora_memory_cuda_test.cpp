@@ -461,3 +461,50 @@ TEST(QloraMemoryCudaTest, EstimateMatchesTheCachingAllocator) {
 
 }  // namespace
 }  // namespace ai_core
+
+namespace ai_core {
+namespace {
+
+TEST(MemoryStatsCudaTest, AllocatorFiguresFollowATensor) {
+  AI_CORE_ASSERT_OK(reset_peak_memory_stats(kCuda));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(MemoryStats before, memory_stats(kCuda));
+  ASSERT_TRUE(before.allocator.has_value());
+  ASSERT_TRUE(before.free_bytes.has_value());
+  ASSERT_TRUE(before.total_bytes.has_value());
+  EXPECT_LE(*before.free_bytes, *before.total_bytes);
+  EXPECT_EQ(before.device, kCuda);
+  constexpr std::uint64_t kBytes = 64ull << 20;
+  {
+    const at::Tensor t = at::empty({static_cast<std::int64_t>(kBytes)},
+                                   at::TensorOptions().dtype(at::kByte).device(kCuda));
+    AI_CORE_ASSERT_OK_AND_ASSIGN(MemoryStats during, memory_stats(kCuda, false));
+    EXPECT_EQ(during.allocator->allocated.current - before.allocator->allocated.current, kBytes);
+    EXPECT_EQ(during.allocator->requested.current - before.allocator->requested.current, kBytes);
+    EXPECT_GE(during.allocator->reserved.current, during.allocator->allocated.current);
+    EXPECT_FALSE(during.free_bytes.has_value());  // driver not asked
+  }
+  AI_CORE_ASSERT_OK_AND_ASSIGN(MemoryStats after, memory_stats(kCuda));
+  EXPECT_EQ(after.allocator->allocated.current, before.allocator->allocated.current);
+  EXPECT_GE(after.allocator->allocated.peak, before.allocator->allocated.current + kBytes);
+  AI_CORE_ASSERT_OK(reset_peak_memory_stats(kCuda));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(MemoryStats reset, memory_stats(kCuda));
+  EXPECT_EQ(reset.allocator->allocated.peak, reset.allocator->allocated.current);
+  // A bare `cuda` is the current device.
+  AI_CORE_ASSERT_OK_AND_ASSIGN(MemoryStats bare, memory_stats(c10::Device(c10::DeviceType::CUDA)));
+  EXPECT_EQ(bare.device, kCuda);
+}
+
+TEST(MemoryStatsCudaTest, OutOfMemoryViewNamesAllocatedAndReserved) {
+  const at::Tensor t = at::empty({32 << 20}, at::TensorOptions().dtype(at::kByte).device(kCuda));
+  const CoreError error =
+      with_allocator_view(CoreError::oom("allocating activations", 1ull << 40), kCuda);
+  ASSERT_GE(error.context().size(), 3u);
+  EXPECT_THAT(error.context()[0],
+              ::testing::HasSubstr("allocator on cuda:0: 1024.00 GiB requested, "));
+  EXPECT_THAT(error.context()[0], ::testing::HasSubstr(" reserved ("));
+  EXPECT_THAT(error.context()[0], ::testing::HasSubstr(" free of "));
+  EXPECT_THAT(error.context().back(), ::testing::HasSubstr("gradient checkpointing"));
+}
+
+}  // namespace
+}  // namespace ai_core
