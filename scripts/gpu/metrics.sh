@@ -32,14 +32,16 @@ timeout 120 "$BUILD_DIR/benchmarks/memory_benchmark" --benchmark_min_time=0.2 \
   >"$OUT/memory_benchmark.log" 2>&1 || status=1
 "$BUILD_DIR/bin/ai-core" estimate --model llama3-8b >"$OUT/estimate.txt" 2>&1 || status=1
 
+# The table last, at most 25 lines (gpu.sh shows the tail of each module's log).
 echo "card: $(head -n1 "$OUT/metrics_gpu.txt"), $(date -u +%Y-%m-%d)"
-echo "--- estimate vs caching allocator (qlora_memory_cuda_test) ---"
-grep -E '^(qlora memory|component|quantized|quantization|unquantized|adapter|optimizer|kept|step_peak)' \
-  "$OUT/qlora_memory.log" || tail -20 "$OUT/qlora_memory.log"
-grep -E '^\[  (PASSED|FAILED) ' "$OUT/qlora_memory.log"
-echo "--- benchmarks (ns) ---"
-grep -E '^BM_' "$OUT/memory_benchmark.log" | awk '{printf "%-58s %10s %s\n", $1, $2, $3}'
 for t in precision_test memory_test metrics_test; do
   printf '%-16s %s\n' "$t" "$(grep -E '^\[  (PASSED|FAILED) ' "$OUT/$t.log" | head -1)"
 done
+echo "--- benchmarks (wall, cpu) ---"
+grep -E '^BM_(MemoryStats|TorchGetDeviceStats|MemoryTracker|MetricsLogger)' "$OUT/memory_benchmark.log" |
+  awk '{printf "%-52s %9s %s %9s %s\n", $1, $2, $3, $4, $5}'
+echo "--- estimate vs caching allocator (qlora_memory_cuda_test) ---"
+grep -E '^(component|quantized|quantization|unquantized|adapter|optimizer|kept|step_peak)' \
+  "$OUT/qlora_memory.log" || tail -12 "$OUT/qlora_memory.log"
+grep -E '^\[  (PASSED|FAILED) ' "$OUT/qlora_memory.log"
 exit $status
