@@ -127,16 +127,15 @@ std::string_view to_string(OptimizerKind kind) noexcept {
     case OptimizerKind::adamw_32bit: return "adamw_32bit";
     case OptimizerKind::adamw_8bit: return "adamw_8bit";
     case OptimizerKind::sgd: return "sgd";
+    case OptimizerKind::adamw: return "adamw";
   }
   return "unknown";
 }
 
 Result<OptimizerKind> parse_optimizer(std::string_view text) {
   const std::string key = lower_trimmed(text);
-  if (key == "adamw" || key == "adamw_32bit" || key == "adamw_torch" ||
-      key == "paged_adamw_32bit") {
-    return OptimizerKind::adamw_32bit;
-  }
+  if (key == "adamw_32bit" || key == "paged_adamw_32bit") return OptimizerKind::adamw_32bit;
+  if (key == "adamw" || key == "adamw_torch") return OptimizerKind::adamw;
   if (key == "adamw_8bit" || key == "paged_adamw_8bit") return OptimizerKind::adamw_8bit;
   if (key == "sgd") return OptimizerKind::sgd;
   return CoreError::invalid_config(
@@ -200,11 +199,12 @@ Result<void> QloraMemoryConfig::validate() const {
   switch (optimizer) {
     case OptimizerKind::adamw_32bit:
     case OptimizerKind::adamw_8bit:
-    case OptimizerKind::sgd: break;
+    case OptimizerKind::sgd:
+    case OptimizerKind::adamw: break;
     default:
       return CoreError::invalid_config(str_cat("QloraMemoryConfig::optimizer is ",
                                                static_cast<int>(optimizer),
-                                               "; expected adamw_32bit, adamw_8bit or sgd"));
+                                               "; expected adamw_32bit, adamw_8bit, sgd or adamw"));
   }
   if (!(allocator_overhead_fraction >= 0.0 && allocator_overhead_fraction <= 1.0)) {
     return CoreError::invalid_config(str_cat("QloraMemoryConfig::allocator_overhead_fraction is ",
@@ -282,6 +282,9 @@ Result<QloraMemoryEstimate> estimate_qlora_memory(const QloraMemoryConfig& confi
                                                               Checked::ceil_div(b_numel, 256))));
           break;
         case OptimizerKind::sgd: break;
+        case OptimizerKind::adamw:  // exp_avg and exp_avg_sq as zeros_like(parameter)
+          block_state = c.add(block_state, c.mul(2 * ab, a_numel + b_numel));
+          break;
       }
     }
   }

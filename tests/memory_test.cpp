@@ -73,7 +73,8 @@ TEST(MemoryEstimateTest, AttentionErrors) {
 }
 
 TEST(MemoryEstimateTest, OptimizerNames) {
-  EXPECT_THAT(parse_optimizer("AdamW"), IsOkAndHolds(OptimizerKind::adamw_32bit));
+  EXPECT_THAT(parse_optimizer("AdamW"), IsOkAndHolds(OptimizerKind::adamw));
+  EXPECT_THAT(parse_optimizer("paged_adamw_32bit"), IsOkAndHolds(OptimizerKind::adamw_32bit));
   EXPECT_THAT(parse_optimizer("paged_adamw_8bit"), IsOkAndHolds(OptimizerKind::adamw_8bit));
   EXPECT_THAT(parse_optimizer(" sgd "), IsOkAndHolds(OptimizerKind::sgd));
   EXPECT_THAT(parse_optimizer("lion"), HasMessage("unknown optimizer 'lion'; expected"));
@@ -159,6 +160,11 @@ TEST(QloraEstimateTest, VariantsHandCount) {
   c.optimizer = OptimizerKind::sgd;
   AI_CORE_ASSERT_OK_AND_ASSIGN(QloraMemoryEstimate sgd, estimate_qlora_memory(c));
   EXPECT_EQ(sgd.optimizer_state, 0u);
+
+  // torch's AdamW keeps its moments in the parameters' dtype: 2 x 2 bytes for bf16 adapters.
+  c.optimizer = OptimizerKind::adamw;
+  AI_CORE_ASSERT_OK_AND_ASSIGN(QloraMemoryEstimate torch_adamw, estimate_qlora_memory(c));
+  EXPECT_EQ(torch_adamw.optimizer_state, 8192u * 4u);
 
   c = tiny();
   c.lora_targets = lora_target::q_proj | lora_target::v_proj;

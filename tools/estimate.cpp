@@ -91,7 +91,9 @@ EstimateCommand::EstimateCommand(CLI::App& app) {
   c.add_flag("--no-double-quant", no_double_quant_, "Keep the absmax constants in float32");
   c.add_option("--rank", config_.lora_rank, "LoRA rank (64)");
   c.add_option("--targets", targets_, "LoRA targets: all, attention, or e.g. q,v");
-  c.add_option("--optimizer", optimizer_, "adamw, adamw_8bit or sgd");
+  c.add_option("--optimizer", optimizer_,
+               "adamw_32bit (QLoRA's, default), adamw_8bit, sgd, or adamw (torch's: moments in the "
+               "adapter dtype)");
   c.add_option("--compute-dtype", compute_dtype_, "Precision of activations and unquantized parts");
   c.add_option("--adapter-dtype", adapter_dtype_, "Precision of the LoRA weights");
   c.add_option("--batch", config_.batch_size, "Sequences per step (1)");

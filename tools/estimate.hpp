@@ -29,7 +29,7 @@ class EstimateCommand {
   ai_core::QloraMemoryConfig config_;
   std::string model_;
   std::string targets_ = "all";
-  std::string optimizer_ = "adamw";
+  std::string optimizer_ = "adamw_32bit";
   std::string compute_dtype_ = "bf16";
   std::string adapter_dtype_ = "bf16";
   bool no_double_quant_ = false;

@@ -61,16 +61,20 @@ namespace ai_core {
 
 /// The optimizer of a QLoRA run, for its state's size.
 enum class OptimizerKind : std::uint8_t {
-  adamw_32bit = 0,  ///< AdamW with two float32 moments: 8 bytes per trainable parameter.
+  adamw_32bit = 0,  ///< AdamW with two float32 moments (bitsandbytes' 32-bit and paged AdamW,
+                    ///< QLoRA's choice): 8 bytes per trainable parameter.
   adamw_8bit = 1,   ///< bitsandbytes' blockwise 8-bit AdamW: 2 bytes per parameter plus one
                     ///< float32 scale per 256 values of each moment.
   sgd = 2,          ///< Plain SGD without momentum: no state.
+  adamw = 3,        ///< torch's AdamW: two moments in the parameters' dtype (`zeros_like`), so
+                    ///< 4 bytes per parameter for bf16 adapters, 8 for float32 ones.
 };
 
-/// Returns "adamw_32bit", "adamw_8bit" or "sgd".
+/// Returns "adamw_32bit", "adamw_8bit", "sgd" or "adamw".
 [[nodiscard]] AI_CORE_API std::string_view to_string(OptimizerKind kind) noexcept;
 
-/// Parses "adamw", "adamw_32bit", "adamw_8bit", "paged_adamw_8bit" or "sgd" (any case);
+/// Parses "adamw_32bit", "paged_adamw_32bit", "adamw_8bit", "paged_adamw_8bit", "sgd", or
+/// "adamw" / "adamw_torch" (torch's AdamW), in any case;
 /// anything else is an `invalid_config` error naming the value and the accepted spellings.
 [[nodiscard]] AI_CORE_API Result<OptimizerKind> parse_optimizer(std::string_view text);
 
