@@ -5,6 +5,7 @@
 #include <ai_core/version.hpp>
 
 #include "demo.hpp"
+#include "estimate.hpp"
 
 #include <c10/core/Device.h>
 #include <CLI/CLI.hpp>
@@ -47,8 +48,10 @@ int main(int argc, char** argv) {
   demo->add_option("--rows", demo_rows, "Rows of the weight")->check(CLI::Range(1, 1 << 16));
   demo->add_option("--cols", demo_cols, "Columns of the weight (a multiple of 64)")
       ->check(CLI::Range(64, 1 << 16));
+  ai_core_tool::EstimateCommand estimate(app);
   CLI11_PARSE(app, argc, argv);
   if (*doctor) return run_doctor(doctor_json);
+  if (estimate.selected()) return estimate.run();
   if (*demo) return ai_core_tool::run_demo(demo_rows, demo_cols);
   return 0;
 }
