@@ -12,6 +12,9 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/run_metadata.hpp>
+#include <ai_core/seed.hpp>
 #include <ai_core/tensor_view.hpp>
 #include <ai_core/torch_error.hpp>
+#include <ai_core/trace.hpp>
 #include <ai_core/version.hpp>
