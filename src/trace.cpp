@@ -445,8 +445,9 @@ bool trace_begin(std::string_view name, c10::Device device) noexcept {
           append_device(device_name, device);
           frame->inputs.clear();
           frame->inputs.emplace_back(std::move(device_name));
-          frame->record->before(std::string_view(frame->name),
-                                c10::ArrayRef<const c10::IValue>(frame->inputs.data(), frame->inputs.size()));
+          frame->record->before(
+              std::string_view(frame->name),
+              c10::ArrayRef<const c10::IValue>(frame->inputs.data(), frame->inputs.size()));
         } else {
           frame->record->before(std::string_view(frame->name), c10::ArrayRef<const c10::IValue>{});
         }
