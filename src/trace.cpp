@@ -90,7 +90,12 @@ std::uint32_t thread_number() {
 }
 
 void append_device(std::string& out, c10::Device device) {
-  out += c10::DeviceTypeName(device.type(), /*lower_case=*/true);
+  // The common types spelled here: c10::DeviceTypeName builds a std::string on every call.
+  switch (device.type()) {
+    case c10::DeviceType::CPU: out += "cpu"; break;
+    case c10::DeviceType::CUDA: out += "cuda"; break;
+    default: out += c10::DeviceTypeName(device.type(), /*lower_case=*/true);
+  }
   if (device.has_index()) {
     char digits[8];
     const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, device.index());
@@ -412,7 +417,8 @@ bool trace_begin(std::string_view name, c10::Device device) noexcept {
   try {
     if (thread.depth == thread.frames.size()) thread.frames.push_back(std::make_unique<Frame>());
     frame = thread.frames[thread.depth].get();
-    frame->name.assign(name);
+    // NVTX needs only the label; the name is kept for RecordFunction and the timeline.
+    if ((sinks & ~static_cast<std::uint32_t>(TraceSink::nvtx)) != 0) frame->name.assign(name);
     frame->device = device;
     frame->sinks = 0;
   } catch (...) {
@@ -422,9 +428,9 @@ bool trace_begin(std::string_view name, c10::Device device) noexcept {
   if ((sinks & static_cast<std::uint32_t>(TraceSink::nvtx)) != 0) {
     try {
       frame->label.assign(name);
-      frame->label += " (";
+      frame->label.append(" (", 2);
       append_device(frame->label, device);
-      frame->label += ')';
+      frame->label.append(")", 1);
       nvtxEventAttributes_t attributes{};
       attributes.version = NVTX_VERSION;
       attributes.size = NVTX_EVENT_ATTRIB_STRUCT_SIZE;
