@@ -257,19 +257,34 @@ nvtxDomainHandle_t nvtx_domain() {
 }
 #endif
 
-/// Decides the sinks from the environment if nothing decided them yet; returns the sink bits.
+/// Returns the sinks `RUST_AI_TRACE` names, plus `nvtx` when an NVTX tool is attached.
+Result<TraceSink> sinks_from_env() {
+  const char* value = std::getenv("RUST_AI_TRACE");
+  AI_CORE_ASSIGN_OR_RETURN(TraceSink sinks,
+                           parse_trace_sinks(value == nullptr ? std::string_view() : value));
+  const char* injection = std::getenv("NVTX_INJECTION64_PATH");
+  if (injection != nullptr && *injection != '\0') sinks = sinks | TraceSink::nvtx;
+  return sinks;
+}
+
+/// Decides the sinks from the environment if nothing decided them yet (a concurrent
+/// `set_trace_sinks` wins); returns the sink bits.
 std::uint32_t decide() {
-  std::uint32_t state = detail::trace_state.load(std::memory_order_acquire);
-  if ((state & detail::kTraceUndecided) == 0) return state;
-  Result<void> configured = configure_tracing_from_env();
-  if (!configured.has_value()) {
-    log(LogLevel::warn, "tracing stays off: " + configured.error().message());
+  const std::uint32_t state = detail::trace_state.load(std::memory_order_acquire);
+  if ((state & detail::kTraceUndecided) == 0) [[likely]]
+    return state;
+  std::optional<CoreError> error;
+  {
     std::lock_guard<std::mutex> lock(decide_mutex());
-    state = detail::trace_state.load(std::memory_order_acquire);
-    if ((state & detail::kTraceUndecided) != 0) {
-      detail::trace_state.store(0, std::memory_order_release);
+    if ((detail::trace_state.load(std::memory_order_acquire) & detail::kTraceUndecided) != 0) {
+      Result<TraceSink> sinks = sinks_from_env();
+      if (!sinks.has_value()) error = std::move(sinks).error();
+      detail::trace_state.store(
+          sinks.has_value() ? static_cast<std::uint32_t>(*sinks) & kSinkBits : 0U,
+          std::memory_order_release);
     }
   }
+  if (error.has_value()) log(LogLevel::warn, "tracing stays off: " + error->message());
   return detail::trace_state.load(std::memory_order_acquire) & kSinkBits;
 }
 
@@ -391,11 +406,7 @@ Result<TraceSink> parse_trace_sinks(std::string_view text) {
 }
 
 Result<void> configure_tracing_from_env() {
-  const char* value = std::getenv("RUST_AI_TRACE");
-  AI_CORE_ASSIGN_OR_RETURN(TraceSink sinks,
-                           parse_trace_sinks(value == nullptr ? std::string_view() : value));
-  const char* injection = std::getenv("NVTX_INJECTION64_PATH");
-  if (injection != nullptr && *injection != '\0') sinks = sinks | TraceSink::nvtx;
+  AI_CORE_ASSIGN_OR_RETURN(const TraceSink sinks, sinks_from_env());
   set_trace_sinks(sinks);
   return {};
 }
