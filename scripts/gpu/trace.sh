@@ -83,7 +83,9 @@ if command -v nsys >/dev/null 2>&1; then
   timeout 120 nsys profile -t nvtx,cuda -o "$OUT/trace-nsys" --force-overwrite true \
     "$BUILD_DIR/tests/observability_cuda_test" --gtest_filter='CudaTimelineTest.EverySinkOnACudaOp' \
     >"$OUT/trace-nsys.log" 2>&1
-  timeout 60 nsys stats --report nvtx_sum "$OUT/trace-nsys.nsys-rep" >"$OUT/trace-nsys-stats.txt" 2>&1
+  # The report is nvtx_sum in nsys 2023 and later, nvtxsum before.
+  timeout 60 nsys stats --report nvtx_sum "$OUT/trace-nsys.nsys-rep" >"$OUT/trace-nsys-stats.txt" 2>&1 ||
+    timeout 60 nsys stats --report nvtxsum "$OUT/trace-nsys.nsys-rep" >"$OUT/trace-nsys-stats.txt" 2>&1
   if grep -q 'test::Spin (cuda:0)' "$OUT/trace-nsys-stats.txt"; then
     row "nsys: NVTX range 'test::Spin (cuda:0)'" "found"
   else
