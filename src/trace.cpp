@@ -476,7 +476,13 @@ bool trace_begin(std::string_view name, c10::Device device) noexcept {
   }
   if ((sinks & static_cast<std::uint32_t>(TraceSink::timeline)) != 0) {
     try {
-      if (device.is_cuda()) begin_gpu_timing(*frame, device);
+      // Without GPU timing (no usable device, graph capture) the host span is still recorded.
+      if (device.is_cuda()) {
+        try {
+          begin_gpu_timing(*frame, device);
+        } catch (...) {
+        }
+      }
       frame->host_start_ns = timeline_now();
       frame->sinks |= static_cast<std::uint32_t>(TraceSink::timeline);
     } catch (...) {

@@ -536,6 +536,31 @@ TEST_F(TracingTest, RangesNestAndFailedDispatchesAreRecorded) {
   EXPECT_FALSE((*events)[2].gpu_duration_ns.has_value());
 }
 
+/// An op that keeps control with its own `dispatch` member.
+struct SelfDispatchingOp {
+  using Input = at::Tensor;
+  using Output = at::Tensor;
+  std::string_view name() const { return "test::SelfDispatching"; }
+  Result<at::Tensor> dispatch(const at::Tensor& x, c10::Device /*device*/) const { return x; }
+  Result<at::Tensor> dispatch_gpu(const at::Tensor& x, c10::Device /*device*/) const { return x; }
+  Result<at::Tensor> dispatch_cpu(const at::Tensor& x, c10::Device /*device*/) const { return x; }
+};
+
+TEST_F(TracingTest, OpsWithTheirOwnDispatchAndCudaRangesAreRecorded) {
+  ai_core::set_trace_sinks(ai_core::TraceSink::timeline);
+  ASSERT_THAT(ai_core::dispatch(SelfDispatchingOp{}, at::ones({2}), kCpu), IsOk());
+  const c10::Device cuda0(c10::kCUDA, 0);
+  { const ai_core::TraceRange range("on_cuda", cuda0); }
+  Result<std::vector<ai_core::TimelineEvent>> events = ai_core::take_timeline_events();
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].name, "test::SelfDispatching");
+  EXPECT_EQ((*events)[1].name, "on_cuda");
+  EXPECT_EQ((*events)[1].device, cuda0);
+  // GPU time exactly when there is a GPU to time (without one, the host span alone).
+  EXPECT_EQ((*events)[1].gpu_duration_ns.has_value(), ai_core::cuda_available());
+}
+
 TEST_F(TracingTest, TimelineCapacityDropsAndCounts) {
   ai_core::set_trace_sinks(ai_core::TraceSink::timeline);
   ai_core::set_timeline_capacity(3);
