@@ -15,6 +15,9 @@
 #include <ai_core/memory.hpp>
 #include <ai_core/metrics.hpp>
 #include <ai_core/precision.hpp>
+#include <ai_core/run_metadata.hpp>
+#include <ai_core/seed.hpp>
 #include <ai_core/tensor_view.hpp>
 #include <ai_core/torch_error.hpp>
+#include <ai_core/trace.hpp>
 #include <ai_core/version.hpp>

@@ -39,6 +39,7 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/torch_error.hpp>
+#include <ai_core/trace.hpp>
 
 #include <ATen/core/TensorBase.h>
 #include <c10/core/Device.h>
@@ -210,6 +211,20 @@ inline constexpr detail::TensorsOnDeviceFn tensors_on_device{};
 // --- dispatch
 // -------------------------------------------------------------------------------------
 
+namespace detail {
+/// Begins `range` named after `op`: `op.name()` when it has one, else its type's name. Called
+/// only while tracing is on, so an expensive `name()` costs nothing otherwise; a `name()` that
+/// returns a temporary string lives until the range has copied it.
+template <class Op>
+void begin_op_range(TraceRange& range, const Op& op, c10::Device device) {
+  if constexpr (HasNameMember<Op>) {
+    range.begin(op.name(), device);
+  } else {
+    range.begin(type_name<Op>(), device);
+  }
+}
+}  // namespace detail
+
 /// Runs `op` on `device`: `dispatch_gpu` for a CUDA device, `dispatch_cpu` (after the
 /// once-per-process CPU-fallback warning) for the CPU, `device_not_available` for anything else.
 ///
@@ -224,15 +239,22 @@ inline constexpr detail::TensorsOnDeviceFn tensors_on_device{};
 /// `device_not_available`. An op with a `Result<Output> dispatch(const Input&, c10::Device) const`
 /// member keeps control: that member is called instead, with no check and no guard.
 ///
+/// Each call is a `TraceRange` (<ai_core/trace.hpp>) named after the op (`op.name()`, else the type
+/// name) on the device it runs on, so the op shows up in Nsight Systems, torch.profiler and the
+/// execution timeline when those sinks are on.
+///
 /// Cost: on the CPU, a device comparison per tensor and the warn-once check; on CUDA, one read of
-/// the thread's current CUDA context when the device is already current
-/// (benchmarks/dispatch_benchmark.cpp).
+/// the thread's current CUDA context when the device is already current; with tracing off, one
+/// relaxed load and a branch (benchmarks/dispatch_benchmark.cpp, benchmarks/trace_benchmark.cpp).
 template <class Op>
 requires GpuDispatchable<Op>
 [[nodiscard]] Result<typename Op::Output> dispatch(const Op& op, const typename Op::Input& input,
                                                    c10::Device device) {
   [[maybe_unused]] constexpr bool valid = check_gpu_dispatchable<Op>();  // Optional members.
   if constexpr (detail::HasDispatchMember<Op>) {
+    TraceRange range;
+    if (detail::trace_active()) [[unlikely]]
+      detail::begin_op_range(range, op, device);
     return capture([&] { return op.dispatch(input, device); });
   } else {
     switch (device.type()) {
@@ -241,6 +263,9 @@ requires GpuDispatchable<Op>
         if (!scope.ok()) [[unlikely]]
           return scope.error();
         const c10::Device current = scope.device();
+        TraceRange range;  // Inside the scope: GPU timing lands on the op's device.
+        if (detail::trace_active()) [[unlikely]]
+          detail::begin_op_range(range, op, current);
         if (Result<void> status = tensors_on_device(input, current); !status.has_value())
             [[unlikely]] {
           return std::move(status).error();
@@ -248,6 +273,9 @@ requires GpuDispatchable<Op>
         return capture([&] { return op.dispatch_gpu(input, current); });
       }
       case c10::DeviceType::CPU: {
+        TraceRange range;
+        if (detail::trace_active()) [[unlikely]]
+          detail::begin_op_range(range, op, device);
         if (Result<void> status = tensors_on_device(input, device); !status.has_value())
             [[unlikely]] {
           return std::move(status).error();
