@@ -632,7 +632,8 @@ TEST(WarnIfCpuTest, AnInstalledHandlerGetsTheWarningOnceInPlaceOfStderr) {
   const CpuWarningHandler mine = set_cpu_warning_handler(before);
   EXPECT_NE(mine, nullptr);
   ASSERT_EQ(handled_warnings().size(), 1u);
-  EXPECT_THAT(handled_warnings()[0], HasSubstr("handled is running on the CPU: fake: no driver"));
+  EXPECT_THAT(handled_warnings()[0],
+              HasSubstr("handled is running on the CPU: no usable NVIDIA driver: fake: no driver"));
 }
 
 TEST(WarnIfCpuTest, TheTestGuardMakesTheWarningRepeatable) {

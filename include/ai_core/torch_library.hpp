@@ -20,20 +20,21 @@
 // unit test can assert it without loading the library:
 //   - every schema argument against the kernel's C++ parameter (count and type);
 //   - `Tensor(a!)` (written in place) if and only if the C++ parameter is a non-const
-//     `at::Tensor&`; an out variant (a `Result<void>` kernel) returns its last `at::Tensor&`
-//     argument, and its schema must return that same alias (`-> Tensor(a!)`);
+//     `at::Tensor&`; an operator that writes an argument (an out variant, a `Result<void>`
+//     kernel) returns nothing (`-> ()`): torch.compile cannot functionalize a custom operator
+//     whose output aliases an input, which torch itself reports only when compiling;
 //   - `SymInt`/`SymInt[]` arguments reach the Meta kernel as `c10::SymInt`/`c10::SymIntArrayRef`
 //     (an `int64_t`/`IntArrayRef` Meta kernel breaks under dynamic shapes); CPU/CUDA kernels may
 //     take them as concrete `int64_t`/`IntArrayRef`;
 //   - functional outputs are new tensors (no alias annotation on a return).
-// At compile time: the kernels return `ai_core::Result<T>`, the Meta kernel has the kernel's
-// arity, and a `Result<void>` kernel has an `at::Tensor&` output parameter.
+// At compile time: the kernels are plain functions returning `ai_core::Result<T>`, and the Meta
+// kernel has the kernel's arity.
 //
 // This is the classic registration API (`torch/library.h`), not the stable ABI of
-// `torch/csrc/stable`: ai_core's headers use c10 and ATen types, which the stable ABI forbids, so an
-// extension built on this header is tied to the libtorch it was compiled against.
-// The header includes <torch/library.h> (the dispatcher, schema parser): it is heavier than the
-// rest of ai_core and is not part of <ai_core/ai_core.hpp>; link `ai_core::torch_library`.
+// `torch/csrc/stable`: ai_core's headers use c10 and ATen types, which the stable ABI forbids, so
+// an extension built on this header is tied to the libtorch it was compiled against. The header
+// includes <torch/library.h> (the dispatcher, schema parser): it is heavier than the rest of
+// ai_core and is not part of <ai_core/ai_core.hpp>; link `ai_core::torch_library`.
 //
 // Example:
 //   ai_core::Result<at::Tensor> scale(const at::Tensor& x, double factor) {
@@ -129,20 +130,6 @@ struct KernelResult<Result<T>> {
   using type = T;
 };
 
-// The C++ signature torch sees for a kernel returning Result<T> with parameters Args...: T, or,
-// for an out variant (T = void), the `at::Tensor&` it returns.
-template <class T>
-using torch_return_t = std::conditional_t<std::is_void_v<T>, at::Tensor&, T>;
-
-// Index of the last non-const `at::Tensor&` parameter, or sizeof...(Args) when there is none.
-template <class... Args>
-constexpr std::size_t last_output_index() {
-  std::size_t found = sizeof...(Args);
-  std::size_t i = 0;
-  ((found = std::is_same_v<Args, at::Tensor&> ? i : found, ++i), ...);
-  return found;
-}
-
 template <auto Kernel>
 struct KernelTraits {
   static constexpr bool is_function = false;
@@ -154,15 +141,13 @@ struct KernelTraits<Kernel> {
   static constexpr bool returns_result = KernelResult<R>::valid;
   static constexpr std::size_t arity = sizeof...(Args);
   using Value = typename KernelResult<R>::type;
-  static constexpr bool is_out_variant = std::is_void_v<Value>;
-  static constexpr std::size_t output_index = last_output_index<Args...>();
   /// Which parameters are non-const `at::Tensor&` (written in place).
   static std::vector<bool> mutable_tensor_params() {
     return {std::is_same_v<Args, at::Tensor&>...};
   }
   /// The schema torch infers from the C++ signature (types only, no names or aliases).
   static c10::FunctionSchema inferred_schema() {
-    return c10::detail::inferFunctionSchemaFlattenedReturns<torch_return_t<Value>(Args...)>();
+    return c10::inferFunctionSchemaFlattenedReturns<Value(Args...)>();
   }
 };
 
@@ -175,13 +160,8 @@ consteval bool check_kernel_type() {
   if constexpr (Traits::is_function) {
     static_assert(Traits::returns_result,
                   "ai_core::define_op: a kernel must return ai_core::Result<T> (T: at::Tensor, a "
-                  "std::tuple of tensors, a scalar, or void for an out variant)");
-    if constexpr (Traits::returns_result && Traits::is_out_variant) {
-      static_assert(Traits::output_index < Traits::arity,
-                    "ai_core::define_op: a kernel returning Result<void> is an out variant and "
-                    "needs a non-const `at::Tensor&` parameter (schema `Tensor(a!) out`), which "
-                    "it returns");
-    }
+                  "std::tuple of tensors, a scalar, or void for an operator returning nothing, "
+                  "such as an out variant)");
   }
   return true;
 }
@@ -223,7 +203,8 @@ template <auto Kernel>
   const auto& got = inferred.arguments();
   if (wanted.size() != got.size()) {
     return fail(str_cat("the schema has ", wanted.size(), " arguments, the C++ kernel takes ",
-                        got.size(), " parameters; expected one parameter per schema argument, in "
+                        got.size(),
+                        " parameters; expected one parameter per schema argument, in "
                         "order (keyword-only ones included)"));
   }
   for (std::size_t i = 0; i < wanted.size(); ++i) {
@@ -234,14 +215,18 @@ template <auto Kernel>
       const std::string concrete = detail::concrete_of_symint(s_real);
       if (!concrete.empty() && concrete == k_real) {
         if (role == KernelRole::meta) {
-          return fail(detail::quote(s, i) + " is " + s_real + " in the schema but the Meta kernel "
-                      "takes " + k_real + "; under dynamic shapes (torch.compile, fake tensors) "
+          return fail(detail::quote(s, i) + " is " + s_real +
+                      " in the schema but the Meta kernel "
+                      "takes " +
+                      k_real +
+                      "; under dynamic shapes (torch.compile, fake tensors) "
                       "its value is symbolic: take c10::SymInt / c10::SymIntArrayRef");
         }
       } else {
-        return fail(detail::quote(s, i) + " is " + s_real + " in the schema but the C++ kernel "
-                    "takes a parameter torch reads as " + k_real +
-                    "; expected the C++ type of " + s_real);
+        return fail(detail::quote(s, i) + " is " + s_real +
+                    " in the schema but the C++ kernel "
+                    "takes a parameter torch reads as " +
+                    k_real + "; expected the C++ type of " + s_real);
       }
     }
     const c10::AliasInfo* alias = s.alias_info();
@@ -251,43 +236,40 @@ template <auto Kernel>
                   "(a)): views are not supported by ai_core::define_op; return a new tensor");
     }
     if (written && !mutable_params[i]) {
-      return fail(detail::quote(s, i) + " is written in place (Tensor(a!)) in the schema but the "
+      return fail(detail::quote(s, i) +
+                  " is written in place (Tensor(a!)) in the schema but the "
                   "C++ kernel takes it as a const reference or a value; take at::Tensor&");
     }
     if (!written && mutable_params[i]) {
-      return fail(detail::quote(s, i) + " is a non-const at::Tensor& in the C++ kernel but the "
-                  "schema does not mark it written in place; write `Tensor(a!) " + s.name() +
-                  "` (an out variant) or take const at::Tensor&");
+      return fail(detail::quote(s, i) +
+                  " is a non-const at::Tensor& in the C++ kernel but the "
+                  "schema does not mark it written in place; write `Tensor(a!) " +
+                  s.name() + "` (an out variant) or take const at::Tensor&");
     }
   }
   const auto& returns = schema.returns();
-  if constexpr (Traits::is_out_variant) {
-    const c10::Argument& out = wanted[Traits::output_index];
-    if (returns.size() != 1 || returns[0].alias_info() == nullptr ||
-        !returns[0].alias_info()->isWrite() ||
-        returns[0].alias_info()->beforeSets() != out.alias_info()->beforeSets()) {
-      return fail("the C++ kernel returns Result<void>, an out variant returning its output " +
-                  detail::quote(out, Traits::output_index) + "; expected the schema to return "
-                  "exactly that alias, e.g. `-> Tensor(a!)` for `Tensor(a!) " + out.name() + "`");
+  for (std::size_t i = 0; i < returns.size(); ++i) {
+    if (returns[i].alias_info() != nullptr) {
+      return fail(str_cat("return ", i, " aliases an argument (", returns[i].type()->str(),
+                          "(a!)); torch.compile cannot functionalize a custom operator whose "
+                          "output aliases an input: return nothing (`-> ()`) from an operator "
+                          "that writes its `Tensor(a!)` arguments, and a Result<void> kernel"));
     }
-  } else {
-    const auto& inferred_returns = inferred.returns();
-    if (returns.size() != inferred_returns.size()) {
-      return fail(str_cat("the schema returns ", returns.size(), " values, the C++ kernel ",
-                          inferred_returns.size(), " (a std::tuple returns one value per element)"));
-    }
-    for (std::size_t i = 0; i < returns.size(); ++i) {
-      if (returns[i].alias_info() != nullptr) {
-        return fail(str_cat("return ", i, " has an alias annotation but the C++ kernel returns a "
-                            "new value; only an out variant (a Result<void> kernel) returns an "
-                            "argument"));
-      }
-      const std::string s_real = returns[i].real_type()->str();
-      const std::string k_real = inferred_returns[i].real_type()->str();
-      if (s_real != k_real && detail::concrete_of_symint(s_real) != k_real) {
-        return fail(str_cat("return ", i, " is ", s_real, " in the schema but the C++ kernel "
-                            "returns ", k_real));
-      }
+  }
+  const auto& inferred_returns = inferred.returns();
+  if (returns.size() != inferred_returns.size()) {
+    return fail(str_cat("the schema returns ", returns.size(), " values, the C++ kernel ",
+                        inferred_returns.size(),
+                        " (a std::tuple returns one value per element, Result<void> none)"));
+  }
+  for (std::size_t i = 0; i < returns.size(); ++i) {
+    const std::string s_real = returns[i].real_type()->str();
+    const std::string k_real = inferred_returns[i].real_type()->str();
+    if (s_real != k_real && detail::concrete_of_symint(s_real) != k_real) {
+      return fail(str_cat("return ", i, " is ", s_real,
+                          " in the schema but the C++ kernel "
+                          "returns ",
+                          k_real));
     }
   }
   return {};
@@ -302,8 +284,8 @@ template <auto Kernel, auto MetaKernel = nullptr>
   try {
     parsed.emplace(torch::schema(std::string(schema).c_str()));
   } catch (const c10::Error& error) {
-    return CoreError::invalid_config(str_cat("operator schema '", schema,
-                                             "' does not parse: ", error.what_without_backtrace()));
+    return CoreError::invalid_config(
+        str_cat("operator schema '", schema, "' does not parse: ", error.what_without_backtrace()));
   }
   AI_CORE_TRY(check_kernel_signature<Kernel>(*parsed, KernelRole::backend));
   if constexpr (!std::is_null_pointer_v<decltype(MetaKernel)>) {
@@ -316,23 +298,19 @@ template <auto Kernel, auto MetaKernel = nullptr>
   return std::move(*parsed);
 }
 
-/// The function torch calls for `Kernel`: runs it and returns its value, the output argument of
-/// an out variant, or throws its error with `throw_as_torch_error`. Exceptions the kernel lets
+/// The function torch calls for `Kernel`: runs it and returns its value, or throws its error with
+/// `throw_as_torch_error`. Exceptions the kernel lets
 /// escape (torch's own, symbolic-shape guards in a Meta kernel) pass through unchanged.
 template <auto Kernel>
 struct TorchKernel;
 
 template <class T, class... Args, Result<T> (*Kernel)(Args...)>
 struct TorchKernel<Kernel> {
-  static detail::torch_return_t<T> call(Args... args) {
+  static T call(Args... args) {
     Result<T> result = Kernel(std::forward<Args>(args)...);
     if (!result.has_value()) [[unlikely]]
       throw_as_torch_error(result.error());
-    if constexpr (std::is_void_v<T>) {
-      return std::get<detail::last_output_index<Args...>()>(std::forward_as_tuple(args...));
-    } else {
-      return std::move(result).value();
-    }
+    if constexpr (!std::is_void_v<T>) return std::move(result).value();
   }
 };
 
@@ -348,9 +326,10 @@ torch::Library& define_op(torch::Library& library, std::string_view schema) {
   const std::string name = parsed->operator_name().name +
                            (parsed->overload_name().empty() ? "" : "." + parsed->overload_name());
   constexpr bool has_meta = !std::is_null_pointer_v<decltype(MetaKernel)>;
-  std::vector<at::Tag> tags;
-  if constexpr (has_meta) tags.push_back(at::Tag::pt2_compliant_tag);
-  library.def(std::move(parsed).value(), tags);
+  const std::vector<at::Tag> tags =
+      has_meta ? std::vector<at::Tag>{at::Tag::pt2_compliant_tag} : std::vector<at::Tag>{};
+  c10::FunctionSchema definition = std::move(*parsed);
+  library.def(std::move(definition), tags);
   library.impl(name.c_str(),
                torch::dispatch(c10::DispatchKey::CPU, TORCH_FN(TorchKernel<Kernel>::call)));
   library.impl(name.c_str(),
@@ -359,6 +338,18 @@ torch::Library& define_op(torch::Library& library, std::string_view schema) {
     library.impl(name.c_str(),
                  torch::dispatch(c10::DispatchKey::Meta, TORCH_FN(TorchKernel<MetaKernel>::call)));
   }
+  return library;
+}
+
+/// Defines `schema` in `library` with `Kernel` for every dispatch key (a catch-all kernel), after
+/// `check_op<Kernel>(schema)`: for operators with no tensor argument (device selection, reports),
+/// which the dispatcher cannot route by device. Failures as for `define_op`. Returns `library`.
+template <auto Kernel>
+torch::Library& define_function(torch::Library& library, std::string_view schema) {
+  Result<c10::FunctionSchema> parsed = check_op<Kernel>(schema);
+  if (!parsed.has_value()) throw_as_torch_error(parsed.error());
+  c10::FunctionSchema definition = std::move(*parsed);
+  library.def(std::move(definition), TORCH_FN(TorchKernel<Kernel>::call));
   return library;
 }
 
