@@ -298,15 +298,48 @@ template <auto Kernel, auto MetaKernel = nullptr>
   return std::move(*parsed);
 }
 
+namespace detail {
+
+// Returns the error for a Meta kernel handed a tensor that is not on the meta device: the
+// dispatcher routes a mix of meta and real tensors to the Meta kernel, which would return an
+// uninitialised tensor on the real device.
+template <class... Args>
+Result<void> check_all_meta(const Args&... args) {
+  std::size_t index = 0;
+  std::optional<CoreError> error;
+  const auto check = [&](const auto& arg) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(arg)>, at::Tensor>) {
+      if (!error.has_value() && arg.defined() && !arg.is_meta()) {
+        error.emplace(CoreError::device_mismatch(
+            c10::Device(c10::DeviceType::Meta), arg.device(),
+            str_cat("argument ", index, " is on ", arg.device().str(),
+                    " while others are on meta; expected every tensor on one device")));
+      }
+    }
+    ++index;
+  };
+  (check(args), ...);
+  if (error.has_value()) return std::move(*error);
+  return {};
+}
+
+}  // namespace detail
+
 /// The function torch calls for `Kernel`: runs it and returns its value, or throws its error with
-/// `throw_as_torch_error`. Exceptions the kernel lets
-/// escape (torch's own, symbolic-shape guards in a Meta kernel) pass through unchanged.
-template <auto Kernel>
+/// `throw_as_torch_error`. For `KernelRole::meta` it first checks that every tensor argument is on
+/// the meta device (`device_mismatch` otherwise). Exceptions the kernel lets escape (torch's own,
+/// symbolic-shape guards in a Meta kernel) pass through unchanged.
+template <auto Kernel, KernelRole Role = KernelRole::backend>
 struct TorchKernel;
 
-template <class T, class... Args, Result<T> (*Kernel)(Args...)>
-struct TorchKernel<Kernel> {
+template <class T, class... Args, Result<T> (*Kernel)(Args...), KernelRole Role>
+struct TorchKernel<Kernel, Role> {
   static T call(Args... args) {
+    if constexpr (Role == KernelRole::meta) {
+      Result<void> on_meta = detail::check_all_meta(args...);
+      if (!on_meta.has_value()) [[unlikely]]
+        throw_as_torch_error(on_meta.error());
+    }
     Result<T> result = Kernel(std::forward<Args>(args)...);
     if (!result.has_value()) [[unlikely]]
       throw_as_torch_error(result.error());
@@ -336,7 +369,8 @@ torch::Library& define_op(torch::Library& library, std::string_view schema) {
                torch::dispatch(c10::DispatchKey::CUDA, TORCH_FN(TorchKernel<Kernel>::call)));
   if constexpr (has_meta) {
     library.impl(name.c_str(),
-                 torch::dispatch(c10::DispatchKey::Meta, TORCH_FN(TorchKernel<MetaKernel>::call)));
+                 torch::dispatch(c10::DispatchKey::Meta,
+                                 TORCH_FN((TorchKernel<MetaKernel, KernelRole::meta>::call))));
   }
   return library;
 }
