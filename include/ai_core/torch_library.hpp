@@ -58,6 +58,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -286,6 +287,9 @@ template <auto Kernel, auto MetaKernel = nullptr>
   } catch (const c10::Error& error) {
     return CoreError::invalid_config(
         str_cat("operator schema '", schema, "' does not parse: ", error.what_without_backtrace()));
+  } catch (const std::exception& error) {  // The schema parser's torch::jit::ErrorReport.
+    return CoreError::invalid_config(
+        str_cat("operator schema '", schema, "' does not parse: ", error.what()));
   }
   AI_CORE_TRY(check_kernel_signature<Kernel>(*parsed, KernelRole::backend));
   if constexpr (!std::is_null_pointer_v<decltype(MetaKernel)>) {
