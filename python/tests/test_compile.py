@@ -26,6 +26,8 @@ def _require_compiler(device: torch.device) -> None:
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_compiled_matches_eager_bit_for_bit(device, dtype):
     _require_compiler(device)
+    if device.type == "cuda" and dtype == torch.float32:
+        pytest.skip("one dtype on CUDA keeps the GPU run short; both run on the CPU")
     torch._dynamo.reset()
     compiled = torch.compile(quantize_then_dequantize, fullgraph=True)
     for shape in [(8, 64), (3, 100), (5, 33)]:  # the later shapes recompile with dynamic sizes
