@@ -6,6 +6,8 @@
 //   - `Kernel` for the CPU and CUDA dispatch keys. It returns `ai_core::Result<T>` and usually
 //     builds a `GpuDispatchable` op and runs it with `ai_core::dispatch(op, input, x.device())`, so
 //     the device check, the cheap device guard and the current stream are ai_core's;
+//   - a fallthrough for the Autograd key (not differentiable: outputs never require grad) unless
+//     `AutogradPolicy::registered_elsewhere` is passed;
 //   - `MetaKernel` (optional) for the Meta key: a shape function that allocates empty outputs with
 //     symbolic sizes (`at::empty_symint`), so fake tensors and `torch.compile` work. With it the
 //     operator is tagged `pt2_compliant_tag`;
@@ -112,6 +114,17 @@ inline constexpr std::string_view kTorchErrorPrefix = "ai_core::CoreError[";
   }
   throw c10::Error(where, torch_error_message(error));
 }
+
+/// What `define_op` registers for autograd.
+enum class AutogradPolicy : std::uint8_t {
+  /// A fallthrough for the Autograd key: the operator is not differentiable, its outputs never
+  /// require grad (what quantization kernels want: frozen weights), and backward never runs
+  /// through it silently (torch's fallback warns and is deprecated).
+  not_differentiable = 0,
+  /// Nothing: the caller registers a formula (torch.library.register_autograd in Python, or a
+  /// kernel for the Autograd key).
+  registered_elsewhere = 1,
+};
 
 /// Which dispatch key a kernel serves; the SymInt rule differs (see the file comment).
 enum class KernelRole : std::uint8_t {
@@ -352,11 +365,12 @@ struct TorchKernel<Kernel, Role> {
 };
 
 /// Defines `schema` in `library` (a `TORCH_LIBRARY` or `TORCH_LIBRARY_FRAGMENT` block) and
-/// registers `Kernel` for CPU and CUDA and `MetaKernel` (when given) for Meta, after
-/// `check_op<Kernel, MetaKernel>(schema)`. A failed check throws a `c10::Error` (the message of
-/// `torch_error_message`) while the library loads, naming the operator and the fix. Returns
-/// `library`.
-template <auto Kernel, auto MetaKernel = nullptr>
+/// registers `Kernel` for CPU and CUDA, `MetaKernel` (when given) for Meta, and for autograd what
+/// `Autograd` says, after `check_op<Kernel, MetaKernel>(schema)`. A failed check throws a
+/// `c10::Error` (the message of `torch_error_message`) while the library loads, naming the operator
+/// and the fix. Returns `library`.
+template <auto Kernel, auto MetaKernel = nullptr,
+          AutogradPolicy Autograd = AutogradPolicy::not_differentiable>
 torch::Library& define_op(torch::Library& library, std::string_view schema) {
   Result<c10::FunctionSchema> parsed = check_op<Kernel, MetaKernel>(schema);
   if (!parsed.has_value()) throw_as_torch_error(parsed.error());
@@ -371,6 +385,10 @@ torch::Library& define_op(torch::Library& library, std::string_view schema) {
                torch::dispatch(c10::DispatchKey::CPU, TORCH_FN(TorchKernel<Kernel>::call)));
   library.impl(name.c_str(),
                torch::dispatch(c10::DispatchKey::CUDA, TORCH_FN(TorchKernel<Kernel>::call)));
+  if constexpr (Autograd == AutogradPolicy::not_differentiable) {
+    library.impl(name.c_str(), torch::dispatch(c10::DispatchKey::Autograd,
+                                               torch::CppFunction::makeFallthrough()));
+  }
   if constexpr (has_meta) {
     library.impl(name.c_str(),
                  torch::dispatch(c10::DispatchKey::Meta,

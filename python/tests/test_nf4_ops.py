@@ -61,6 +61,23 @@ def test_opcheck_dequantize_out(device, dtype):
                           (codes, absmax, [5, 40], 64, dtype), {"out": out})
 
 
+def test_opcheck_with_inputs_that_require_grad(device):
+    x = torch.randn(3, 64, device=device, requires_grad=True)
+    torch.library.opcheck(torch.ops.ai_core.nf4_quantize.default, (x, 64))
+    codes, absmax = ai_core.nf4.quantize(x.detach())
+    absmax = absmax.clone().requires_grad_()
+    torch.library.opcheck(torch.ops.ai_core.nf4_dequantize.default,
+                          (codes, absmax, [3, 64], 64, torch.float32))
+
+
+def test_not_differentiable_outputs_never_require_grad(device):
+    weight = torch.nn.Parameter(torch.randn(4, 64, device=device))
+    codes, absmax = ai_core.nf4.quantize(weight)
+    assert not codes.requires_grad and not absmax.requires_grad
+    w = ai_core.nf4.dequantize(codes, absmax.requires_grad_(), weight.shape, dtype=torch.float32)
+    assert not w.requires_grad and w.grad_fn is None
+
+
 @pytest.mark.parametrize("numel,block_size", [(1, 64), (63, 32), (64, 64), (129, 64), (5000, 4096)])
 def test_layout_and_values_match_the_reference(device, numel, block_size):
     x = torch.randn(numel, device=device) * 3
