@@ -15,6 +15,7 @@ option(AI_CORE_WERROR "Treat warnings as errors in ai_core's own code" ${AI_CORE
 set(AI_CORE_SANITIZE "" CACHE STRING
     "Sanitizers for ai_core's own targets, e.g. 'address;undefined' or 'thread' (empty: none)")
 option(AI_CORE_BUILD_FUZZERS "Build the libFuzzer targets (needs clang)" OFF)
+option(AI_CORE_BUILD_PYTHON "Build the Python package's operator library (python/)" OFF)
 option(AI_CORE_BUILD_SHARED "Build ai_core as a shared library (one copy of its global state)" ON)
 
 # CUDA: on by default when a CUDA compiler is found.

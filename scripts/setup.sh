@@ -103,3 +103,27 @@ fi
 if [ -n "$(unresolved)" ]; then
   log "libtorch still has unresolved libraries:"; unresolved >&2; exit 1
 fi
+
+# The Python package and its tests (scripts/python.sh): the build backend, pytest, and the Python
+# dependencies of torch that the lean install above skips. Each is installed (at the pinned
+# version) only when absent: a machine that has them from elsewhere (the GPU machine, no network)
+# is left alone.
+PYTHON_PACKAGES=(
+  "scikit_build_core==0.11.6" "pytest==8.4.2" "numpy==2.3.5" "filelock==3.20.0"
+  "fsspec==2025.10.0" "sympy==1.14.0" "mpmath==1.3.0" "networkx==3.6.1" "jinja2==3.1.6"
+  "markupsafe==3.0.3" "typing_extensions==4.15.0"
+)
+missing_python=$("$PY" - "${PYTHON_PACKAGES[@]}" <<'PY'
+import importlib.metadata as m, sys
+for spec in sys.argv[1:]:
+    try:
+        m.version(spec.split("==")[0])
+    except m.PackageNotFoundError:
+        print(spec)
+PY
+)
+if [ -n "$missing_python" ]; then
+  log "installing the Python package's build and test dependencies: $(echo $missing_python)"
+  # shellcheck disable=SC2086
+  pip_install $missing_python || { log "pip could not install: $(echo $missing_python)"; exit 1; }
+fi

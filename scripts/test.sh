@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --parallel "${JOBS:-$(nproc)}" "$@"
+# Between the two, the Python package (scripts/python.sh): built with pip/scikit-build-core, reusing
+# the objects above through ccache, then its pytest suite. AI_CORE_SKIP_PYTHON=1 skips it.
+if [ -z "${AI_CORE_SKIP_PYTHON:-}" ] && [ $# -eq 0 ]; then
+  scripts/python.sh
+fi
 if [ -z "${AI_CORE_SKIP_RELIABILITY:-}" ] && [ $# -eq 0 ]; then
   scripts/reliability.sh
 fi

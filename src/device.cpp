@@ -260,6 +260,7 @@ constinit std::atomic<const ComponentNode*> g_components{nullptr};
 constinit std::atomic<bool> g_cpu_warning_given{false};
 constinit std::atomic<bool> g_force_cpu_logged{false};
 constinit std::atomic<bool> g_allow_logged{false};
+constinit std::atomic<CpuWarningHandler> g_cpu_warning_handler{nullptr};
 
 const Snapshot* load_snapshot_slow() {
   ProbeState& state = probe_state();
@@ -473,6 +474,12 @@ void warn_if_cpu(c10::Device device, std::string_view component) noexcept {
         "otherwise run `ai-core doctor` to see why CUDA is not used. (Shown once per process; "
         "other components on the CPU are logged at debug level.)";
     const bool logger_prints_it = logger_reaches_stderr(LogLevel::warn);
+    if (const CpuWarningHandler handler = g_cpu_warning_handler.load(std::memory_order_acquire)) {
+      // The host shows it; the logger records it without printing it a second time.
+      log(logger_prints_it ? LogLevel::debug : LogLevel::warn, message);
+      handler(message);
+      return;
+    }
     log(LogLevel::warn, message);
     if (!logger_prints_it) {
       const std::string line = "WARNING: ai_core: " + message + "\n";
@@ -482,6 +489,10 @@ void warn_if_cpu(c10::Device device, std::string_view component) noexcept {
   } catch (...) {
     // Warning must never take the caller down.
   }
+}
+
+CpuWarningHandler set_cpu_warning_handler(CpuWarningHandler handler) noexcept {
+  return g_cpu_warning_handler.exchange(handler, std::memory_order_acq_rel);
 }
 
 bool cuda_available() noexcept {

@@ -608,6 +608,34 @@ TEST(WarnIfCpuTest, OncePerProcessNamingTheFirstComponentThenDebugForEachOther) 
   EXPECT_EQ(capture.count("on the CPU"), 3u);  // Nothing for repeated components.
 }
 
+// What the handler test's handler received.
+std::vector<std::string>& handled_warnings() {
+  static std::vector<std::string> messages;
+  return messages;
+}
+
+TEST(WarnIfCpuTest, AnInstalledHandlerGetsTheWarningOnceInPlaceOfStderr) {
+  handled_warnings().clear();
+  const CpuWarningHandler before = set_cpu_warning_handler(
+      [](std::string_view message) noexcept { handled_warnings().emplace_back(message); });
+  EXPECT_EQ(before, nullptr);
+  {
+    const ScopedCudaProbe scope(no_cuda());
+    LogCapture capture;
+    ::testing::internal::CaptureStderr();
+    warn_if_cpu(c10::Device(c10::DeviceType::CPU), "handled");
+    warn_if_cpu(c10::Device(c10::DeviceType::CPU), "handled");
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_THAT(err, Not(HasSubstr(kWarningText)));
+    EXPECT_EQ(capture.count("handled is running on the CPU"), 1u);  // Still recorded.
+  }
+  const CpuWarningHandler mine = set_cpu_warning_handler(before);
+  EXPECT_NE(mine, nullptr);
+  ASSERT_EQ(handled_warnings().size(), 1u);
+  EXPECT_THAT(handled_warnings()[0],
+              HasSubstr("handled is running on the CPU: no usable NVIDIA driver: fake: no driver"));
+}
+
 TEST(WarnIfCpuTest, TheTestGuardMakesTheWarningRepeatable) {
   LogCapture capture;
   for (int i = 0; i < 2; ++i) {

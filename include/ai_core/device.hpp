@@ -235,6 +235,16 @@ class AI_CORE_API CudaProbe {
 /// Note [CPU fallback warning] in src/device.cpp.
 AI_CORE_API void warn_if_cpu(c10::Device device, std::string_view component) noexcept;
 
+/// Receives the text of the CPU fallback warning (`set_cpu_warning_handler`). Must not throw.
+using CpuWarningHandler = void (*)(std::string_view message) noexcept;
+
+/// Installs `handler` to show the CPU fallback warning in place of stderr, for a host with its own
+/// warning channel (the Python package turns it into a Python warning); `nullptr` restores
+/// stderr. Returns the handler installed before. The warning is still given once per process and
+/// still reaches the logger (at warn, or at debug while ai_core's default stderr logger would
+/// print it a second time). Thread-safe; the handler is called with the warning's lock held.
+AI_CORE_API CpuWarningHandler set_cpu_warning_handler(CpuWarningHandler handler) noexcept;
+
 /// Returns whether CUDA is usable (the cached probe's status is `ok`). Probes on the first call.
 [[nodiscard]] AI_CORE_API bool cuda_available() noexcept;
 
