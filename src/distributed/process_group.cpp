@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -201,33 +202,52 @@ struct Store::Impl {
           "rank " + std::to_string(rank) + ": " + std::string(what) +
           ": the store is unreachable: " + describe_exception(std::current_exception()));
     }
-    try {
-      store->wait(keys, timeout);
-      return {};
-    } catch (...) {
-      const std::string cause = describe_exception(std::current_exception());
-      std::string missing;
-      int count = 0;
+    // Waits in slices, recording after each timed-out slice which ranks are still missing, so
+    // the error can name them even when rank 0 gave up first and took the store with it.
+    const auto deadline = Clock::now() + timeout;
+    std::vector<int> missing;
+    std::string cause;
+    bool store_gone = false;
+    while (true) {
+      const auto now = Clock::now();
+      if (now >= deadline) break;
+      const auto slice = std::min<std::chrono::milliseconds>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+              std::chrono::milliseconds(1),
+          std::chrono::milliseconds(250));
       try {
-        for (int r = 0; r < world_size; ++r) {
-          if (!store->check({keys[static_cast<std::size_t>(r)]})) {
-            if (count++ < 16) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-          }
-        }
+        store->wait(keys, slice);
+        return {};
       } catch (...) {
-        missing.clear();
+        cause = describe_exception(std::current_exception());
       }
-      std::string message = "rank " + std::to_string(rank) + ": " + std::string(what) +
-                            " timed out after " + seconds(timeout) + ": ";
-      if (count > 0) {
-        message += std::to_string(count) + " of " + std::to_string(world_size) +
-                   " ranks never arrived (rank" + (count > 1 ? "s " : " ") + missing +
-                   (count > 16 ? ", ..." : "") + ")";
-      } else {
-        message += "the store stopped answering (" + cause + ")";
+      try {
+        std::vector<int> still_missing;
+        for (int r = 0; r < world_size; ++r) {
+          if (!store->check({keys[static_cast<std::size_t>(r)]})) still_missing.push_back(r);
+        }
+        if (still_missing.empty()) return {};
+        missing = std::move(still_missing);
+      } catch (...) {
+        store_gone = true;
+        break;
       }
-      return communication(std::move(message));
     }
+    std::string message = "rank " + std::to_string(rank) + ": " + std::string(what) +
+                          " timed out after " + seconds(timeout) + ": ";
+    if (!missing.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < missing.size() && i < 16; ++i) {
+        list += (i == 0 ? "" : ", ") + std::to_string(missing[i]);
+      }
+      if (missing.size() > 16) list += ", ...";
+      message += std::to_string(missing.size()) + " of " + std::to_string(world_size) +
+                 " ranks never arrived (rank" + (missing.size() > 1 ? "s " : " ") + list + ")";
+      if (store_gone) message += "; then the store closed (rank 0 gave up or died)";
+    } else {
+      message += "the store stopped answering (" + cause + ")";
+    }
+    return communication(std::move(message));
   }
 };
 
