@@ -283,6 +283,54 @@ TEST(DistributedEnvTest, DescribeNamesTheStoreAndTheGpu) {
   EXPECT_THAT(single, HasSubstr("single process"));
 }
 
+TEST(DistributedEnvTest, CheckPlacementSaysWhatTheEnvironmentImplies) {
+  auto env = DistributedEnv::from_env(lookup_in(torchrun_env(1, 2, 29500)));
+  ASSERT_THAT(env, IsOk());
+  const auto two_gpus = ai_core::testing::FakeCudaProbe::with_devices(2);
+  const auto one_gpu = ai_core::testing::FakeCudaProbe::with_devices(1);
+  ai_core::CudaProbeResult no_gpu;
+  no_gpu.status = ai_core::CudaStatus::no_driver;
+  auto from_local_rank = ai_core::DeviceConfig::from_env(lookup_in(torchrun_env(1, 2, 29500)));
+  ASSERT_THAT(from_local_rank, IsOk());
+
+  auto findings = ai_core::check_placement(*env, *from_local_rank, two_gpus);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_THAT(findings[0], HasSubstr("ok: init_process_group binds cuda:1"));
+
+  findings = ai_core::check_placement(*env, *from_local_rank, one_gpu);
+  EXPECT_THAT(findings, ::testing::Contains(AllOf(HasSubstr("problem: LOCAL_RANK=1 selects cuda:1"),
+                                                  HasSubstr("1 GPU(s) are visible"))));
+  EXPECT_THAT(findings, ::testing::Contains(HasSubstr("LOCAL_WORLD_SIZE=2 ranks on this node")));
+
+  findings = ai_core::check_placement(*env, *from_local_rank, no_gpu);
+  EXPECT_THAT(findings, ::testing::Contains(AllOf(HasSubstr("problem"), HasSubstr("no_driver"),
+                                                  HasSubstr("Gloo"))));
+
+  auto overridden = ai_core::DeviceConfig::from_env(
+      lookup_in(with(torchrun_env(1, 2, 29500), "RUST_AI_CUDA_DEVICE", "0")));
+  ASSERT_THAT(overridden, IsOk());
+  findings = ai_core::check_placement(*env, *overridden, two_gpus);
+  EXPECT_THAT(findings, ::testing::Contains(AllOf(HasSubstr("get_device() picks cuda:0"),
+                                                  HasSubstr("RUST_AI_CUDA_DEVICE=0"),
+                                                  HasSubstr("binds cuda:1"))));
+}
+
+TEST(DistributedEnvTest, DoctorReportIsTextOrJson) {
+  const auto probe = ai_core::testing::FakeCudaProbe::with_devices(2);
+  auto text = ai_core::distributed_report(probe, false, lookup_in(torchrun_env(1, 2, 29500)));
+  EXPECT_FALSE(text.error.has_value());
+  EXPECT_THAT(text.text, HasSubstr("rank 1 of 2"));
+  EXPECT_THAT(text.text, HasSubstr("ok: init_process_group binds cuda:1"));
+  auto json = ai_core::distributed_report(probe, true, lookup_in(torchrun_env(1, 2, 29500)));
+  EXPECT_THAT(json.text, HasSubstr("\"world_size\":2"));
+  EXPECT_THAT(json.text, HasSubstr("\"findings\":[\"ok: "));
+  auto bad = ai_core::distributed_report(
+      probe, true, lookup_in(with(torchrun_env(1, 2, 29500), "RANK", "x\"y")));
+  ASSERT_TRUE(bad.error.has_value());
+  EXPECT_EQ(bad.error->code(), ErrorCode::invalid_config);
+  EXPECT_THAT(bad.text, HasSubstr("{\"error\":\"invalid config: RANK='x\\\"y'"));
+}
+
 TEST(DistributedEnvTest, CommunicationErrorCodeIsNamed) {
   EXPECT_EQ(ai_core::to_string(ErrorCode::communication), "communication error");
   EXPECT_EQ(static_cast<int>(ErrorCode::communication), 11);

@@ -103,6 +103,30 @@ struct DistributedEnv {
 /// it, where, and who can reach it) and the GPU the rank binds.
 [[nodiscard]] AI_CORE_DISTRIBUTED_API std::string describe(const DistributedEnv& env);
 
+/// Returns what `env` implies on this machine, one finding per entry, for `ai-core doctor`: the GPU
+/// the rank would bind and whether `probe` sees it, whether the node's ranks fit its GPUs, and
+/// whether `get_device(device_config)` picks the same GPU as the process group (a
+/// `RUST_AI_CUDA_DEVICE`-style variable or forced CPU does not). Reads nothing itself.
+[[nodiscard]] AI_CORE_DISTRIBUTED_API std::vector<std::string> check_placement(
+    const DistributedEnv& env, const DeviceConfig& device_config, const CudaProbeResult& probe);
+
+/// Formats `env` and `findings` (from `check_placement`) as one JSON object (`ai-core doctor
+/// --json`): the fields by their C++ names, and "findings" as an array of strings.
+[[nodiscard]] AI_CORE_DISTRIBUTED_API std::string to_json(const DistributedEnv& env,
+                                                          const std::vector<std::string>& findings);
+
+/// The "Distributed" section of `ai-core doctor`.
+struct DistributedReport {
+  std::string text;                ///< `describe` and the findings, or one JSON object.
+  std::optional<CoreError> error;  ///< The `invalid_config` of a malformed variable, if any.
+};
+
+/// Reads the torchrun variables (from `lookup`; empty: the process environment) and the device
+/// settings, and returns `describe` plus `check_placement` against `probe` as text, or with `json`
+/// as one JSON object (`{"error": "..."}` for a malformed variable). Never fails itself.
+[[nodiscard]] AI_CORE_DISTRIBUTED_API DistributedReport
+distributed_report(const CudaProbeResult& probe, bool json, const EnvLookup& lookup = {});
+
 /// Options of the store rendezvous.
 struct StoreOptions {
   /// How long a rank waits for the store (connecting, and for every other rank to arrive) and

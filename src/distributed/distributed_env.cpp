@@ -6,11 +6,13 @@
 
 #include "../env_parse.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace ai_core {
 namespace {
@@ -196,15 +198,16 @@ std::string describe(const DistributedEnv& env) {
     if (!env.run_id.empty()) text += ", run id " + detail::quote(env.run_id);
     text += "\n";
   }
-  const std::string port = env.master_port == 0 ? std::string("a free port") : num(env.master_port);
+  const std::string where = env.master_port == 0 ? env.master_addr + " (a free port)"
+                                                 : env.master_addr + ":" + num(env.master_port);
   if (env.use_agent_store) {
-    text += "store: served by torchrun's agent at " + env.master_addr + ":" + port +
-            "; every rank connects as a client\n";
+    text += "store: served by torchrun's agent at " + where + "; every rank connects as a client\n";
   } else {
-    text += "store: rank 0 serves it on " + env.master_addr + ":" + port +
-            " (listening on that address only); " +
-            (env.is_distributed() ? "ranks 1-" + num(env.world_size - 1) + " connect to it"
-                                  : std::string("no other rank connects")) +
+    text += "store: rank 0 serves it on " + where + " (listening on that address only); " +
+            (env.is_distributed()
+                 ? (env.world_size == 2 ? std::string("rank 1 connects")
+                                        : "ranks 1-" + num(env.world_size - 1) + " connect")
+                 : std::string("no other rank connects")) +
             "\n";
   }
   text +=
@@ -213,6 +216,116 @@ std::string describe(const DistributedEnv& env) {
   text += "GPU: init_process_group binds cuda:" + num(env.local_rank) +
           " (LOCAL_RANK=" + num(env.local_rank) + ") and connects NCCL on it eagerly\n";
   return text;
+}
+
+std::vector<std::string> check_placement(const DistributedEnv& env,
+                                         const DeviceConfig& device_config,
+                                         const CudaProbeResult& probe) {
+  const auto num = [](int v) { return std::to_string(v); };
+  const std::string gpu = "cuda:" + num(env.local_rank);
+  std::vector<std::string> findings;
+  const bool usable = probe.status == CudaStatus::ok && probe.device_count > 0;
+  if (!usable) {
+    findings.push_back(
+        std::string(env.is_distributed() ? "problem" : "note") + ": CUDA is not usable here (" +
+        std::string(to_string(probe.status)) +
+        "): init_process_group needs a GPU per rank (NCCL) and fails; CPU collectives (Gloo) are "
+        "not provided");
+  } else if (env.local_rank >= probe.device_count) {
+    findings.push_back("problem: LOCAL_RANK=" + num(env.local_rank) + " selects " + gpu + " but " +
+                       num(probe.device_count) +
+                       " GPU(s) are visible: init_process_group fails with device_not_available");
+  } else {
+    std::string name;
+    for (const CudaDeviceInfo& device : probe.devices) {
+      if (device.index == env.local_rank) name = " (" + device.name + ")";
+    }
+    findings.push_back("ok: init_process_group binds " + gpu + name + " for NCCL");
+  }
+  if (usable && env.launched && env.local_world_size > probe.device_count) {
+    findings.push_back("problem: LOCAL_WORLD_SIZE=" + num(env.local_world_size) +
+                       " ranks on this node share " + num(probe.device_count) +
+                       " visible GPU(s): NCCL needs one GPU per rank");
+  }
+  if (device_config.force_cpu()) {
+    if (env.is_distributed()) {
+      findings.push_back("problem: " + device_config.force_cpu_source() +
+                         " makes get_device() return the CPU, but the collectives need tensors "
+                         "on " +
+                         gpu);
+    }
+  } else if (device_config.cuda_device() != env.local_rank) {
+    const std::string source = device_config.cuda_device_source().empty()
+                                   ? std::string("the default")
+                                   : device_config.cuda_device_source();
+    findings.push_back(std::string(env.is_distributed() ? "problem" : "note") +
+                       ": get_device() picks cuda:" + num(device_config.cuda_device()) + " (" +
+                       source + ") but init_process_group binds " + gpu +
+                       " (LOCAL_RANK): unset that variable or pass ProcessGroupOptions::device");
+  }
+  return findings;
+}
+
+namespace {
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte >= 0x7f) {  // Valid JSON even for bytes that are not UTF-8.
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(byte));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string to_json(const DistributedEnv& env, const std::vector<std::string>& findings) {
+  const auto num = [](int v) { return std::to_string(v); };
+  std::string out = "{\"launched\":" + std::string(env.launched ? "true" : "false");
+  out += ",\"rank\":" + num(env.rank) + ",\"world_size\":" + num(env.world_size);
+  out += ",\"local_rank\":" + num(env.local_rank) +
+         ",\"local_world_size\":" + num(env.local_world_size);
+  out +=
+      ",\"group_rank\":" + num(env.group_rank) + ",\"master_addr\":" + json_string(env.master_addr);
+  out += ",\"master_port\":" + num(env.master_port) +
+         ",\"use_agent_store\":" + (env.use_agent_store ? "true" : "false");
+  out += ",\"run_id\":" + json_string(env.run_id) + ",\"findings\":[";
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    if (i != 0) out += ',';
+    out += json_string(findings[i]);
+  }
+  return out + "]}";
+}
+
+DistributedReport distributed_report(const CudaProbeResult& probe, bool json,
+                                     const EnvLookup& lookup) {
+  DistributedReport report;
+  auto env = lookup ? DistributedEnv::from_env(lookup) : DistributedEnv::from_env();
+  if (!env) {
+    report.error = env.error();
+    report.text = json ? "{\"error\":" + json_string(env.error().to_string()) + "}"
+                       : "invalid: " + env.error().to_string() + "\n";
+    return report;
+  }
+  const auto config = lookup ? DeviceConfig::from_env(lookup) : DeviceConfig::from_env();
+  const std::vector<std::string> findings =
+      check_placement(*env, config ? *config : DeviceConfig{}, probe);
+  if (json) {
+    report.text = to_json(*env, findings);
+    return report;
+  }
+  report.text = describe(*env);
+  for (const std::string& finding : findings) report.text += finding + "\n";
+  return report;
 }
 
 std::string_view to_string(ReduceOp op) noexcept {
