@@ -10,6 +10,9 @@ set(_ai_core_install_targets ai_core)
 if(TARGET ai_core_testing)
   list(APPEND _ai_core_install_targets ai_core_testing)
 endif()
+if(TARGET ai_core_distributed)
+  list(APPEND _ai_core_install_targets ai_core_distributed)  # ai_core::distributed
+endif()
 install(TARGETS ${_ai_core_install_targets}
   EXPORT ai_coreTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
