@@ -419,10 +419,13 @@ struct ProcessGroup::Impl {
                                " (a peer died, never called " + std::string(op) +
                                ", or called another collective); the process group is aborted");
         }
+        // Spin (yielding) through the first milliseconds, so that the next collective is
+        // launched as soon as this one finished (a sleep would leave the GPU idle for its
+        // wake-up latency); then poll every 50 us.
         if (pause.count() == 0) {
           std::this_thread::yield();
-          if (Clock::now() - start > std::chrono::microseconds(200)) {
-            pause = std::chrono::microseconds(20);
+          if (Clock::now() - start > std::chrono::milliseconds(50)) {
+            pause = std::chrono::microseconds(50);
           }
         } else {
           std::this_thread::sleep_for(pause);
