@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -269,8 +270,12 @@ Result<Store> Store::connect(const DistributedEnv& env, const StoreOptions& opti
   impl->world_size = env.world_size;
   impl->timeout = options.timeout;
   impl->server = env.rank == 0 && !env.use_agent_store;
+  // Keys are unique per run, restart and connection: torchrun's agent store outlives a process
+  // group, and every rank connects the same number of times in the same order.
+  static std::atomic<int> connections{0};
   const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
-  impl->prefix = "ai_core/" + env.run_id + "/" + (restart != nullptr ? restart : "0");
+  impl->prefix = "ai_core/" + env.run_id + "/" + (restart != nullptr ? restart : "0") + "/" +
+                 std::to_string(connections.fetch_add(1));
 
   c10d::TCPStoreOptions tcp;
   tcp.isServer = impl->server;
@@ -646,7 +651,9 @@ Result<ProcessGroup> init_process_group(const DistributedEnv& env,
                     ": expected at most one rank per visible GPU on each node");
   }
   // Note [process-group errors] (header): errors come back as Results, not a torn-down process.
-  if (const char* mode = std::getenv("TORCH_NCCL_ASYNC_ERROR_HANDLING")) {
+  const char* mode = std::getenv("TORCH_NCCL_ASYNC_ERROR_HANDLING");
+  if (mode == nullptr) mode = std::getenv("NCCL_ASYNC_ERROR_HANDLING");  // c10d's legacy name
+  if (mode != nullptr) {
     if (std::string_view(mode) != "2" && std::string_view(mode) != "0") {
       log(LogLevel::warn,
           "ai_core: TORCH_NCCL_ASYNC_ERROR_HANDLING=" + std::string(mode) +
@@ -672,7 +679,10 @@ Result<ProcessGroup> init_process_group(const DistributedEnv& env,
   impl->timeout = options.timeout;
   try {
     auto nccl_options = c10d::ProcessGroupNCCL::Options::create(options.high_priority_stream);
-    nccl_options->timeout = options.timeout;
+    // The watchdog's deadline a little after ai_core's, so the caller normally gets ai_core's
+    // message (naming the collective); either way the collective fails with `communication`.
+    nccl_options->timeout = options.timeout + std::max<std::chrono::milliseconds>(
+                                                  std::chrono::seconds(1), options.timeout / 10);
     nccl_options->group_name = "ai_core";
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>(impl->store.impl().prefix + "/nccl/",
                                                            impl->store.impl().store);
