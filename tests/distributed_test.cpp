@@ -315,6 +315,20 @@ TEST(DistributedEnvTest, CheckPlacementSaysWhatTheEnvironmentImplies) {
                                                   HasSubstr("binds cuda:1"))));
 }
 
+TEST(DistributedEnvTest, RankDeviceAgreesWithGetDevice) {
+  ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
+      ai_core::testing::FakeCudaProbe::with_devices(2)));
+  for (int rank = 0; rank < 2; ++rank) {
+    SCOPED_TRACE(rank);
+    const Env vars = torchrun_env(rank, 2, 29500);
+    auto env = DistributedEnv::from_env(lookup_in(vars));
+    auto config = ai_core::DeviceConfig::from_env(lookup_in(vars));
+    ASSERT_THAT(env, IsOk());
+    ASSERT_THAT(config, IsOk());
+    EXPECT_THAT(ai_core::get_device(*config), ai_core::testing::IsOkAndHolds(env->device()));
+  }
+}
+
 TEST(DistributedEnvTest, DoctorReportIsTextOrJson) {
   const auto probe = ai_core::testing::FakeCudaProbe::with_devices(2);
   auto text = ai_core::distributed_report(probe, false, lookup_in(torchrun_env(1, 2, 29500)));
@@ -543,6 +557,10 @@ TEST(StoreTest, SingleProcessServesOnAFreePort) {
   EXPECT_THAT(store->barrier("one"), IsOk());  // Barriers are reusable.
   EXPECT_THAT(store->get("never-set"),
               AllOf(HasErrorCode(ErrorCode::communication), HasMessage("never-set")));
+  ai_core::Store moved = std::move(*store);
+  EXPECT_THAT(store->set("key", "x"),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("moved-from Store")));
+  EXPECT_THAT(moved.get("key"), ai_core::testing::IsOkAndHolds(std::string("a\0b", 3)));
 }
 
 TEST(StoreTest, BadOptionsAreRejected) {

@@ -181,7 +181,7 @@ class Store {
   AI_CORE_DISTRIBUTED_API ~Store();
 
   struct Impl;  // src/distributed/: holds the c10d store.
-  /// Returns the implementation (opaque outside the library).
+  /// Returns the implementation (opaque outside the library); not on a moved-from store.
   [[nodiscard]] Impl& impl() noexcept { return *impl_; }
 
  private:
@@ -275,7 +275,8 @@ class ProcessGroup {
   [[nodiscard]] AI_CORE_DISTRIBUTED_API int world_size() const noexcept;
   /// Returns the GPU the group is bound to.
   [[nodiscard]] AI_CORE_DISTRIBUTED_API c10::Device device() const noexcept;
-  /// Returns the store the group was made with (for small metadata between ranks).
+  /// Returns the store the group was made with (for small metadata between ranks). Not on a
+  /// moved-from group (every other member reports a moved-from group as `invalid_config`).
   [[nodiscard]] AI_CORE_DISTRIBUTED_API Store& store() noexcept;
 
   AI_CORE_DISTRIBUTED_API ProcessGroup(ProcessGroup&&) noexcept;

@@ -177,6 +177,12 @@ Result<std::pair<ListenSocket, int>> listen_on(const std::string& address, int p
   return CoreError::from_errno(last_errno, std::move(message));
 }
 
+CoreError moved_from(std::string_view type, std::string_view op) {
+  return CoreError::invalid_config(std::string(type) + "::" + std::string(op) +
+                                   " on a moved-from " + std::string(type) +
+                                   ": expected one made by Store::connect or init_process_group");
+}
+
 }  // namespace
 
 // --- Store -------------------------------------------------------------------------------------
@@ -321,6 +327,7 @@ Result<Store> Store::connect(const DistributedEnv& env, const StoreOptions& opti
 }
 
 Result<void> Store::set(std::string_view key, std::string_view value) {
+  if (!impl_) return moved_from("Store", "set");
   try {
     impl_->store->set(std::string(key), std::vector<std::uint8_t>(value.begin(), value.end()));
     return {};
@@ -332,6 +339,7 @@ Result<void> Store::set(std::string_view key, std::string_view value) {
 }
 
 Result<std::string> Store::get(std::string_view key) {
+  if (!impl_) return moved_from("Store", "get");
   try {
     const std::vector<std::uint8_t> value = impl_->store->get(std::string(key));
     return std::string(value.begin(), value.end());
@@ -344,6 +352,7 @@ Result<std::string> Store::get(std::string_view key) {
 }
 
 Result<void> Store::barrier(std::string_view name) {
+  if (!impl_) return moved_from("Store", "barrier");
   const int generation = impl_->barriers[std::string(name)]++;
   return impl_->arrive(
       impl_->prefix + "/barrier/" + std::string(name) + "/" + std::to_string(generation),
@@ -523,6 +532,7 @@ Result<void> ProcessGroup::shutdown() {
 }
 
 Result<void> ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
+  if (!impl_) return moved_from("ProcessGroup", "all_reduce");
   AI_CORE_TRY(check_op(op));
   AI_CORE_TRY(impl_->check_tensor(tensor, "all_reduce", "tensor"));
 #if AI_CORE_WITH_CUDA
@@ -543,6 +553,7 @@ Result<void> ProcessGroup::all_reduce(const TensorBufferView& buffer, ReduceOp o
 }
 
 Result<void> ProcessGroup::broadcast(at::Tensor& tensor, int root) {
+  if (!impl_) return moved_from("ProcessGroup", "broadcast");
   if (root < 0 || root >= impl_->world_size) {
     return CoreError::invalid_config(impl_->who("broadcast") + ": root " + std::to_string(root) +
                                      " is not a rank: expected 0 <= root < " +
@@ -567,6 +578,7 @@ Result<void> ProcessGroup::broadcast(const TensorBufferView& buffer, int root) {
 }
 
 Result<void> ProcessGroup::all_gather(const at::Tensor& input, at::Tensor& output) {
+  if (!impl_) return moved_from("ProcessGroup", "all_gather");
   AI_CORE_TRY(impl_->check_tensor(input, "all_gather", "input"));
   AI_CORE_TRY(impl_->check_tensor(output, "all_gather", "output"));
   if (output.scalar_type() != input.scalar_type()) {
@@ -600,6 +612,7 @@ Result<void> ProcessGroup::all_gather(const TensorBufferView& input,
 }
 
 Result<void> ProcessGroup::barrier() {
+  if (!impl_) return moved_from("ProcessGroup", "barrier");
 #if AI_CORE_WITH_CUDA
   return impl_->run("barrier", [&] {
     c10d::BarrierOptions options;
