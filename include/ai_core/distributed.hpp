@@ -222,12 +222,14 @@ class ProcessGroup;
 /// eagerly, so NCCL never guesses the GPU. Errors: `invalid_config` (bad env or options);
 /// `not_implemented` when ai_core was built without CUDA; `device_not_available` when CUDA is not
 /// usable or the GPU is not visible (naming `LOCAL_RANK` and the visible count); the errors of
-/// `Store::connect`; `communication` when NCCL cannot connect within `options.timeout`.
+/// `Store::connect`; `communication` when NCCL fails to connect (bounded by the store timeout for
+/// the id exchange and by NCCL's own bootstrap timeouts after that).
 ///
 /// Note [process-group errors]: c10d's NCCL watchdog tears the whole process down on an error by
 /// default (TORCH_NCCL_ASYNC_ERROR_HANDLING=3). So that errors come back as `Result`s, this sets
 /// TORCH_NCCL_ASYNC_ERROR_HANDLING=2 (abort the communicators, keep the process) when the variable
-/// is not set; a value set by the user is kept and logged.
+/// is not set; a value set by the user is kept (with a warning when it lets the watchdog end the
+/// process).
 [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<ProcessGroup> init_process_group(
     const DistributedEnv& env, const ProcessGroupOptions& options = {});
 
@@ -260,7 +262,8 @@ class ProcessGroup {
   /// `output` has `world_size() * input.numel()` elements of `input`'s dtype.
   [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<void> all_gather(const at::Tensor& input,
                                                                 at::Tensor& output);
-  /// `all_gather` on buffers (`output` writable, `world_size()` times `input`'s bytes).
+  /// `all_gather` on buffers (`output` has `world_size()` times `input`'s bytes; both must be
+  /// writable views, as `to_tensor` requires).
   [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<void> all_gather(const TensorBufferView& input,
                                                                 const TensorBufferView& output);
   /// Waits until every rank reached the barrier (a NCCL collective on `device()`).
