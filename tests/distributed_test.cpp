@@ -587,6 +587,16 @@ TEST(ProcessGroupTest, BadOptionsAreRejectedBeforeAnythingElse) {
       ai_core::init_process_group(DistributedEnv{}, options),
       AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("ProcessGroupOptions::timeout")));
   options = {};
+  options.error_handling = static_cast<ai_core::NcclErrorHandling>(7);
+#if AI_CORE_WITH_CUDA
+  {
+    ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
+        ai_core::testing::FakeCudaProbe::with_devices(1)));
+    EXPECT_THAT(ai_core::init_process_group(DistributedEnv{}, options),
+                AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("error_handling")));
+  }
+#endif
+  options = {};
   options.device = c10::Device(c10::DeviceType::CPU);
   EXPECT_THAT(ai_core::init_process_group(DistributedEnv{}, options),
               AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("cpu")));

@@ -201,6 +201,17 @@ enum class ReduceOp : std::uint8_t {
 /// Returns the lower-case name of `op` ("sum", ...).
 [[nodiscard]] AI_CORE_DISTRIBUTED_API std::string_view to_string(ReduceOp op) noexcept;
 
+/// What c10d's NCCL watchdog does when a collective fails or times out (Note [process-group
+/// errors]).
+enum class NcclErrorHandling : std::uint8_t {
+  /// Abort the communicators and keep the process, so the collective returns a `communication`
+  /// error: sets TORCH_NCCL_ASYNC_ERROR_HANDLING=2 for the group.
+  report = 0,
+  /// Leave TORCH_NCCL_ASYNC_ERROR_HANDLING as the environment has it. torchrun sets 1 (unless it
+  /// was set before): the watchdog ends the process and torchrun stops or restarts the job.
+  keep_environment = 1,
+};
+
 /// Options of `init_process_group`.
 struct ProcessGroupOptions {
   StoreOptions store;  ///< The rendezvous (timeout 300 s, listen address `master_addr`).
@@ -212,6 +223,8 @@ struct ProcessGroupOptions {
   std::optional<c10::Device> device;
   /// Whether NCCL runs on a high-priority CUDA stream.
   bool high_priority_stream = false;
+  /// Whether errors come back as `Result`s (the default) or end the process as under plain c10d.
+  NcclErrorHandling error_handling = NcclErrorHandling::report;
 };
 
 class ProcessGroup;
@@ -225,11 +238,13 @@ class ProcessGroup;
 /// `Store::connect`; `communication` when NCCL fails to connect (bounded by the store timeout for
 /// the id exchange and by NCCL's own bootstrap timeouts after that).
 ///
-/// Note [process-group errors]: c10d's NCCL watchdog tears the whole process down on an error by
-/// default (TORCH_NCCL_ASYNC_ERROR_HANDLING=3). So that errors come back as `Result`s, this sets
-/// TORCH_NCCL_ASYNC_ERROR_HANDLING=2 (abort the communicators, keep the process) when the variable
-/// is not set; a value set by the user is kept (with a warning when it lets the watchdog end the
-/// process).
+/// Note [process-group errors]: c10d's NCCL watchdog ends the whole process on a NCCL error or
+/// timeout by default (TORCH_NCCL_ASYNC_ERROR_HANDLING=3; torchrun gives its workers 1, which also
+/// does). c10d reads only that variable, when the group is created. So that errors come back as
+/// `Result`s, `NcclErrorHandling::report` (the default) sets it to 2 (abort the communicators,
+/// keep the process) just before creating the group, logging the value it replaced; this touches
+/// the process environment, so do not call `init_process_group` while another thread reads or
+/// writes it. `NcclErrorHandling::keep_environment` leaves it alone.
 [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<ProcessGroup> init_process_group(
     const DistributedEnv& env, const ProcessGroupOptions& options = {});
 

@@ -12,9 +12,9 @@
 //     ranks that never arrived.
 //   - Collectives: the host polls the c10d `Work` until it completed or `timeout` passed; on the
 //     deadline the communicators are aborted (ncclCommAbort makes the stuck kernels return) and the
-//     group refuses further collectives. c10d's watchdog would otherwise tear the process down
+//     group refuses further collectives. c10d's watchdog would otherwise end the process
 //     (Note [process-group errors] in the header), so init_process_group selects its
-//     "clean up only" mode unless the user chose one.
+//     "clean up only" mode unless told to keep the environment's.
 //
 // Note [store listen address]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -664,17 +664,22 @@ Result<ProcessGroup> init_process_group(const DistributedEnv& env,
                     ": expected at most one rank per visible GPU on each node");
   }
   // Note [process-group errors] (header): errors come back as Results, not a torn-down process.
-  const char* mode = std::getenv("TORCH_NCCL_ASYNC_ERROR_HANDLING");
-  if (mode == nullptr) mode = std::getenv("NCCL_ASYNC_ERROR_HANDLING");  // c10d's legacy name
-  if (mode != nullptr) {
-    if (std::string_view(mode) != "2" && std::string_view(mode) != "0") {
-      log(LogLevel::warn,
-          "ai_core: TORCH_NCCL_ASYNC_ERROR_HANDLING=" + std::string(mode) +
-              " is kept: c10d's watchdog may end the process on a NCCL error before ai_core "
-              "reports it (2 makes errors come back as CoreErrors)");
+  if (options.error_handling == NcclErrorHandling::report) {
+    for (const char* name : {"TORCH_NCCL_ASYNC_ERROR_HANDLING", "NCCL_ASYNC_ERROR_HANDLING"}) {
+      const char* mode = std::getenv(name);
+      if (mode != nullptr && std::string_view(mode) != "2") {
+        log(LogLevel::info, std::string("ai_core: init_process_group replaces ") + name + "=" +
+                                mode +
+                                " by 2, so NCCL errors come back as CoreErrors instead of ending "
+                                "the process (ProcessGroupOptions::error_handling)");
+      }
     }
-  } else {
-    ::setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2", 0);
+    ::setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2", 1);  // c10d prefers it to the legacy name.
+  } else if (options.error_handling != NcclErrorHandling::keep_environment) {
+    return CoreError::invalid_config(
+        "init_process_group: ProcessGroupOptions::error_handling has the value " +
+        std::to_string(static_cast<int>(options.error_handling)) +
+        ": expected report (0) or keep_environment (1)");
   }
   try {
     c10::cuda::set_device(device.index());
