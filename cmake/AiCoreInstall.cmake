@@ -13,6 +13,9 @@ endif()
 if(TARGET ai_core_torch_library)
   list(APPEND _ai_core_install_targets ai_core_torch_library)
 endif()
+if(TARGET ai_core_distributed)
+  list(APPEND _ai_core_install_targets ai_core_distributed)  # ai_core::distributed
+endif()
 install(TARGETS ${_ai_core_install_targets}
   EXPORT ai_coreTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

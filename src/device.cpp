@@ -41,6 +41,7 @@
 #include <ai_core/log.hpp>
 
 #include "device_internal.hpp"
+#include "env_parse.hpp"
 
 #include <algorithm>
 #include <array>
@@ -68,7 +69,9 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
                                             [](char x, char y) { return lower(x) == lower(y); });
 }
 
-Result<bool> parse_bool(std::string_view name, std::string_view value) {
+}  // namespace
+
+Result<bool> detail::parse_env_bool(std::string_view name, std::string_view value) {
   for (std::string_view yes : {"1", "true", "yes", "on"}) {
     if (equals_ignoring_case(value, yes)) return true;
   }
@@ -80,27 +83,35 @@ Result<bool> parse_bool(std::string_view name, std::string_view value) {
                                    "(any case, no spaces)");
 }
 
-Result<int> parse_ordinal(std::string_view name, std::string_view value) {
-  int ordinal = 0;
+Result<int> detail::parse_env_decimal(std::string_view name, std::string_view value, int max,
+                                      std::string_view what) {
+  int number = 0;
   bool ok = !value.empty();
   for (char c : value) {
     if (c < '0' || c > '9') {
       ok = false;
       break;
     }
-    ordinal = ordinal * 10 + (c - '0');
-    if (ordinal > kMaxCudaOrdinal) {
+    number = number * 10 + (c - '0');
+    if (number > max) {
       ok = false;
       break;
     }
   }
   if (!ok) {
-    return CoreError::invalid_config(std::string(name) + "=" + detail::quote(value) +
-                                     " is not a CUDA device ordinal: expected a decimal integer "
-                                     "from 0 to " +
-                                     std::to_string(kMaxCudaOrdinal));
+    return CoreError::invalid_config(std::string(name) + "=" + detail::quote(value) + " is not " +
+                                     std::string(what) + ": expected a decimal integer from 0 to " +
+                                     std::to_string(max));
   }
-  return ordinal;
+  return number;
+}
+
+namespace {
+
+using detail::parse_env_bool;
+
+Result<int> parse_ordinal(std::string_view name, std::string_view value) {
+  return detail::parse_env_decimal(name, value, kMaxCudaOrdinal, "a CUDA device ordinal");
 }
 
 Result<FallbackPolicy> parse_fallback(std::string_view name, std::string_view value) {
@@ -170,7 +181,7 @@ Result<DeviceConfig> read_env(const Lookup& lookup, std::vector<EnvVariableRepor
 
   resolve(lookup, detail::kForceCpuVariables, report, error,
           [&](const char* name, std::string_view value) -> Result<std::string> {
-            AI_CORE_ASSIGN_OR_RETURN(const bool force, parse_bool(name, value));
+            AI_CORE_ASSIGN_OR_RETURN(const bool force, parse_env_bool(name, value));
             config.with_force_cpu(force);
             DeviceConfigAccess::force_cpu_source(config) =
                 std::string(name) + "=" + std::string(value);
@@ -370,7 +381,7 @@ bool cpu_declared_by_env() noexcept {
     for (const char* name : kForceCpuVariables) {
       const char* value = std::getenv(name);
       if (value == nullptr) continue;
-      auto parsed = parse_bool(name, value);
+      auto parsed = parse_env_bool(name, value);
       return parsed && *parsed;  // The first set variable decides.
     }
   } catch (...) {

@@ -69,7 +69,7 @@ std::string format_gib(std::uint64_t bytes);
 
 // Returns `value` in single quotes, with control and non-ASCII bytes escaped as \xNN and long
 // values cut ("'abc'", "' 1'", "''").
-std::string quote(std::string_view value);
+AI_CORE_API std::string quote(std::string_view value);  // Exported: env_parse.hpp.
 
 // The error for an ordinal that is not among the visible devices.
 CoreError ordinal_out_of_range(const DeviceConfig& config, const CudaProbeResult& result);

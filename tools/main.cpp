@@ -2,6 +2,7 @@
 // ai-core: the command-line tool. `ai-core doctor` tells what device a program using ai_core gets
 // and why; `ai-core demo` runs quantize -> kernel -> tensor end to end.
 #include <ai_core/device.hpp>
+#include <ai_core/distributed.hpp>
 #include <ai_core/version.hpp>
 
 #include "demo.hpp"
@@ -21,9 +22,28 @@ namespace {
 // (`invalid_config`). The error also goes to stderr, so scripts see it with --json too.
 int run_doctor(bool json) {
   const ai_core::DeviceReport report = ai_core::device_report();
-  const std::string text = json ? ai_core::to_json(report) : ai_core::to_string(report);
+  std::string text = json ? ai_core::to_json(report) : ai_core::to_string(report);
+  // The torchrun variables (ai_core::distributed) and what they imply; a malformed one exits 2.
+  const ai_core::DistributedReport distributed = ai_core::distributed_report(report.cuda, json);
+  if (json) {
+    const std::size_t close = text.rfind('}');  // The report's object: add one member.
+    if (close != std::string::npos) {
+      text.insert(close, ",\"distributed\":" + distributed.text);
+    }
+  } else {
+    text += "\nDistributed (torchrun variables)\n";
+    for (std::size_t at = 0; at < distributed.text.size();) {
+      const std::size_t end = distributed.text.find('\n', at);
+      text += "  " + distributed.text.substr(at, end - at) + "\n";
+      at = end == std::string::npos ? distributed.text.size() : end + 1;
+    }
+  }
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
+  if (distributed.error) {
+    std::fputs(("ai-core doctor: " + distributed.error->to_string() + "\n").c_str(), stderr);
+    return 2;
+  }
   if (!report.error) return 0;
   std::string message = "ai-core doctor: " + report.error->to_string();
   if (message.back() != '\n') message += '\n';

@@ -57,6 +57,8 @@ enum class ErrorCode : std::int32_t {
   not_implemented = 8,       ///< The feature or combination is not implemented.
   io = 9,                    ///< A file or OS operation failed (payload: the std::error_code).
   torch = 10,                ///< libtorch raised an error (payload: the c10 error kind, message).
+  /// A rendezvous or collective failed: a rank did not arrive, a peer died or the timeout passed.
+  communication = 11,
 };
 
 /// Returns the lower-case name of `code` ("invalid config", "shape mismatch", ...), or
@@ -73,6 +75,7 @@ enum class ErrorCode : std::int32_t {
     case ErrorCode::not_implemented: return "not implemented";
     case ErrorCode::io: return "io error";
     case ErrorCode::torch: return "torch error";
+    case ErrorCode::communication: return "communication error";
   }
   return "unknown error";
 }
