@@ -113,9 +113,10 @@ TEST(TorchErrorMessageTest, PrefixCodeIdentifierMessageAndContext) {
   EXPECT_EQ(torch_error_message(error),
             "ai_core::CoreError[invalid_config]: invalid config: bad value 3; expected 4\n"
             "  loading 'q_proj'");
-  for (auto value = 1; value <= 10; ++value) {
-    EXPECT_NE(error_code_identifier(static_cast<ErrorCode>(value)), "unknown") << value;
+  for (const ErrorCode code : kErrorCodes) {
+    EXPECT_NE(error_code_identifier(code), "unknown") << static_cast<int>(code);
   }
+  EXPECT_EQ(error_code_identifier(static_cast<ErrorCode>(0)), "unknown");
   EXPECT_EQ(error_code_identifier(ErrorCode::out_of_memory), "out_of_memory");
 }
 

@@ -80,6 +80,38 @@ enum class ErrorCode : std::int32_t {
   return "unknown error";
 }
 
+/// Every `ErrorCode`, in enum order: the one list to extend when a code is appended.
+inline constexpr ErrorCode kErrorCodes[] = {ErrorCode::invalid_config,
+                                            ErrorCode::shape_mismatch,
+                                            ErrorCode::dimension_mismatch,
+                                            ErrorCode::device_not_available,
+                                            ErrorCode::device_mismatch,
+                                            ErrorCode::out_of_memory,
+                                            ErrorCode::kernel_error,
+                                            ErrorCode::not_implemented,
+                                            ErrorCode::io,
+                                            ErrorCode::torch,
+                                            ErrorCode::communication};
+
+/// Returns the C++ identifier of `code` ("invalid_config", "out_of_memory", ...), the name the
+/// Python package gives `CoreError.code`; "unknown" for a value that is not a known code.
+[[nodiscard]] constexpr std::string_view error_code_identifier(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::invalid_config: return "invalid_config";
+    case ErrorCode::shape_mismatch: return "shape_mismatch";
+    case ErrorCode::dimension_mismatch: return "dimension_mismatch";
+    case ErrorCode::device_not_available: return "device_not_available";
+    case ErrorCode::device_mismatch: return "device_mismatch";
+    case ErrorCode::out_of_memory: return "out_of_memory";
+    case ErrorCode::kernel_error: return "kernel_error";
+    case ErrorCode::not_implemented: return "not_implemented";
+    case ErrorCode::io: return "io";
+    case ErrorCode::torch: return "torch";
+    case ErrorCode::communication: return "communication";
+  }
+  return "unknown";
+}
+
 /// Writes `to_string(code)` to `os`.
 AI_CORE_API std::ostream& operator<<(std::ostream& os, ErrorCode code);
 

@@ -74,24 +74,6 @@ namespace ai_core {
 /// The text every translated error message starts with; the code identifier and "]: " follow.
 inline constexpr std::string_view kTorchErrorPrefix = "ai_core::CoreError[";
 
-/// Returns the C++ identifier of `code` ("invalid_config", "out_of_memory", ...), the name the
-/// Python package gives `CoreError.code`; "unknown" for a value that is not a known code.
-[[nodiscard]] constexpr std::string_view error_code_identifier(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::invalid_config: return "invalid_config";
-    case ErrorCode::shape_mismatch: return "shape_mismatch";
-    case ErrorCode::dimension_mismatch: return "dimension_mismatch";
-    case ErrorCode::device_not_available: return "device_not_available";
-    case ErrorCode::device_mismatch: return "device_mismatch";
-    case ErrorCode::out_of_memory: return "out_of_memory";
-    case ErrorCode::kernel_error: return "kernel_error";
-    case ErrorCode::not_implemented: return "not_implemented";
-    case ErrorCode::io: return "io";
-    case ErrorCode::torch: return "torch";
-  }
-  return "unknown";
-}
-
 /// Returns the message `error` crosses the dispatcher with:
 /// "ai_core::CoreError[<code identifier>]: " followed by `error.to_string()` (its message, then one
 /// indented line per context entry).

@@ -28,6 +28,7 @@ ERROR_CODES = (
     "not_implemented",
     "io",
     "torch",
+    "communication",
 )
 
 _PREFIX = re.compile(r"ai_core::CoreError\[(?P<code>[a-z_]+)\]: ")

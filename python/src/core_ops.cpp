@@ -78,9 +78,7 @@ Result<std::vector<std::string>> take_cpu_warnings() {
 
 Result<void> raise_error(std::string_view code, std::string_view message,
                          std::vector<std::string> context) {
-  for (auto value = static_cast<std::int32_t>(ErrorCode::invalid_config);
-       value <= static_cast<std::int32_t>(ErrorCode::torch); ++value) {
-    const auto candidate = static_cast<ErrorCode>(value);
+  for (const ErrorCode candidate : kErrorCodes) {
     if (error_code_identifier(candidate) != code) continue;
     CoreError error = CoreError::make(candidate, std::string(message));
     for (std::string& line : context) error.with_context(std::move(line));

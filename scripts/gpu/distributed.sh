@@ -32,7 +32,7 @@ if [ ! -x "$bin" ]; then
 fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 torchrun() {
-  timeout 120 python3 -m torch.distributed.run --nproc-per-node=2 --master-addr=127.0.0.1 \
+  timeout 120 python3 -m torch.distributed.run --no-python --nproc-per-node=2 --master-addr=127.0.0.1 \
     --master-port="$(free_port)" "$@"
 }
 declare -a rows=()
@@ -66,7 +66,7 @@ fi
 
 # 3. bus bandwidth, ai_core then torch, in the same run
 torchrun "$bin" bench "$BYTES" >"$OUT/distributed_bench_ai_core.log" 2>&1
-torchrun tests/python/distributed_allreduce_bench.py "$BYTES" >"$OUT/distributed_bench_torch.log" 2>&1
+torchrun python3 tests/python/distributed_allreduce_bench.py "$BYTES" >"$OUT/distributed_bench_torch.log" 2>&1
 ours=$(grep -m1 'rank 0: ai_core all_reduce' "$OUT/distributed_bench_ai_core.log" | sed 's/.*busbw_GBps //')
 theirs=$(grep -m1 'rank 0: torch all_reduce' "$OUT/distributed_bench_torch.log" | sed 's/.*busbw_GBps //')
 row "all_reduce $BYTES B busbw, ai_core" "${ours:-FAILED} GB/s"
