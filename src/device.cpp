@@ -39,6 +39,7 @@
 // purpose so that device selection works during static destruction.
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/torch_error.hpp>
 
 #include "device_internal.hpp"
 
@@ -388,7 +389,9 @@ std::shared_ptr<CudaProbe> installed_cuda_probe() {
 // --- selection
 // ------------------------------------------------------------------------------------
 
-Result<c10::Device> get_device(const DeviceConfig& config) {
+namespace {
+
+Result<c10::Device> select_device(const DeviceConfig& config) {
   const int ordinal = config.cuda_device();
   const FallbackPolicy policy = config.fallback();
   if (ordinal < 0 || ordinal > kMaxCudaOrdinal || config.component().empty() ||
@@ -432,6 +435,65 @@ Result<c10::Device> get_device(const DeviceConfig& config) {
     case FallbackPolicy::error: break;
   }
   return detail::fallback_forbidden(config, snapshot->reason);
+}
+
+}  // namespace
+
+Result<c10::Device> get_device(const DeviceConfig& config) {
+  // No exception leaves: an allocation or a host's log sink failing becomes the error.
+  return capture([&] { return select_device(config); });
+}
+
+// Note [one device-index rule]: every function that takes a device checks it here, against the
+// cached probe `get_device` uses (so a test probe changes both, and the visible count is asked of
+// the probe, never of CUDA directly). The rule: the CPU is `cpu` or `cpu:0`; a CUDA device has an
+// explicit index from 0 to the visible count - 1. A negative index other than "unspecified", a
+// CPU index other than 0 and an ordinal past the visible devices are `device_not_available`,
+// naming the device and what is visible; a CUDA device without an index is `invalid_config`
+// (ai_core never guesses the current device); another device type is `device_mismatch`.
+Result<void> check_device(c10::Device device, std::string_view caller) {
+  const std::string who = caller.empty() ? std::string() : str_cat(caller, ": ");
+  try {
+    if (device.is_cpu()) {
+      if (device.index() == -1 || device.index() == 0) return {};
+      return CoreError::device_not_available(
+          device, str_cat(who, "the CPU has the index 0 only; expected cpu or cpu:0"));
+    }
+    if (!device.is_cuda()) {
+      return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA), device,
+                                        str_cat(who, "only CPU and CUDA devices are supported"));
+    }
+    if (device.index() == -1) {
+      return CoreError::invalid_config(
+          str_cat(who, "device ", device, " has no index; expected an explicit cuda:N"));
+    }
+    const Snapshot* snapshot = load_snapshot();
+    const int count = snapshot->device_count;
+    const std::string visible =
+        count > 0
+            ? str_cat(count, " CUDA device(s) visible: ", detail::list_devices(snapshot->result))
+            : str_cat("no CUDA device is visible: ", snapshot->reason);
+    if (device.index() < 0) {
+      return CoreError::device_not_available(
+          device,
+          str_cat(who, device.index(), " is not a device index; expected cuda:0 to cuda:N-1 ",
+                  "for N visible devices; ", visible));
+    }
+    if (device.index() >= count)
+      return CoreError::device_not_available(device, str_cat(who, visible));
+    return {};
+  } catch (const std::exception& error) {
+    return CoreError::device_not_available(
+        device, str_cat(who, "checking the device failed: ", error.what()));
+  }
+}
+
+int visible_cuda_device_count() noexcept {
+  try {
+    return load_snapshot()->device_count;
+  } catch (...) {
+    return 0;
+  }
 }
 
 void warn_if_cpu(c10::Device device, std::string_view component) noexcept {

@@ -226,6 +226,21 @@ class AI_CORE_API CudaProbe {
 /// concurrent first calls until the probe is done); later calls make no CUDA call and take no lock.
 [[nodiscard]] AI_CORE_API Result<c10::Device> get_device(const DeviceConfig& config);
 
+/// Checks `device` by the one rule every ai_core function that takes a device applies, against
+/// the cached probe that `get_device` uses (a `testing::ScopedCudaProbe` changes both):
+/// - `cpu` or `cpu:0` passes; another CPU index is `device_not_available`;
+/// - `cuda:N` passes when 0 <= N < the visible device count; a negative N, or N past the visible
+///   devices, is `device_not_available` naming the device and the visible devices (or why none);
+/// - `cuda` without an index is `invalid_config` (ai_core never guesses the current device);
+/// - any other device type is `device_mismatch`.
+/// `caller` starts the message ("to_tensor"). Probes CUDA on the first call, as `get_device`.
+[[nodiscard]] AI_CORE_API Result<void> check_device(c10::Device device,
+                                                    std::string_view caller = {});
+
+/// Returns the number of visible CUDA devices of the cached probe (0 when CUDA is not usable).
+/// Probes on the first call. ai_core asks this, never CUDA directly, for the count.
+[[nodiscard]] AI_CORE_API int visible_cuda_device_count() noexcept;
+
 /// Warns, once per process, that `component` is computing on the CPU, when `device` is the CPU.
 /// The warning names the component, the reason (from the cached CUDA probe), the cost, and how to
 /// declare CPU intended (`RUST_AI_FORCE_CPU=1`, which silences it). It goes to `ai_core::log` at

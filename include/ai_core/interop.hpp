@@ -280,13 +280,12 @@ class TensorBuffer {
   /// Returns the storage kept alive.
   const c10::Storage& storage() const noexcept { return storage_; }
 
-  /// Constructs an owning buffer from a view and the storage that holds its memory. `view` must
-  /// point into `storage`; used by the factories and by DLPack import.
-  TensorBuffer(const TensorBufferView& view, c10::Storage storage, bool is_copy) noexcept
-      : view_(view), storage_(std::move(storage)), is_copy_(is_copy) {}
-
  private:
   friend struct detail::InteropAccess;
+  // Unchecked: `view` must point into `storage`. Only the library's factories and DLPack import
+  // make buffers, through `detail::InteropAccess`, after checking the view.
+  TensorBuffer(const TensorBufferView& view, c10::Storage storage, bool is_copy) noexcept
+      : view_(view), storage_(std::move(storage)), is_copy_(is_copy) {}
   struct NoInit {};
   // Note [interop fast path]: the factories fill the view in place; no zero fill first.
   explicit TensorBuffer(NoInit) noexcept : view_(TensorBufferView::NoInit{}) {}
@@ -451,6 +450,14 @@ AI_CORE_API Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
 AI_CORE_API Result<std::pair<at::Tensor, TensorBuffer>> allocate_like(const at::TensorBase& like);
 
 namespace detail {
+/// Returns whether two elements of the layout (`sizes` and non-negative `strides` in elements,
+/// same length, at most `kMaxBufferRank`) may share an address: a dimension of size > 1 with
+/// stride 0, or, with the dimensions sorted by stride, a stride not larger than the largest offset
+/// the smaller strides reach. False for zero elements. Layouts torch makes by slicing, transposing
+/// and permuting never overlap; `expand`, `unfold` with a step below the size and some `as_strided`
+/// results do. A writable buffer or `TensorView` is refused for such a layout.
+AI_CORE_API bool layout_overlaps(std::span<const std::int64_t> sizes,
+                                 std::span<const std::int64_t> strides) noexcept;
 /// Builds the message of `make_tensor_view`'s failures (out of line: keeps the template light).
 AI_CORE_API CoreError tensor_view_error(const TensorBufferView& buffer, c10::ScalarType expected,
                                         std::int64_t expected_rank, bool wants_write, bool index32);
@@ -458,7 +465,9 @@ AI_CORE_API CoreError tensor_view_error(const TensorBufferView& buffer, c10::Sca
 
 /// Makes a typed view of `buffer` for a kernel, checking that the element type `T` has the
 /// buffer's dtype (float <-> f32, c10::Half/__half <-> f16, c10::BFloat16/__nv_bfloat16 <-> bf16,
-/// ...), that `Rank` is the buffer's rank, that a read-only buffer gets a `const T`, and for
+/// ...), that `Rank` is the buffer's rank, that the data is not null unless there are no
+/// elements (a default-constructed view has one element and no data), that a read-only buffer or
+/// one whose elements may share an address (`detail::layout_overlaps`) gets a `const T`, and for
 /// `Index = std::int32_t` that every size, stride, the element count and the largest reachable
 /// offset (strides included, not only numel) fit in 32 bits.
 ///
@@ -474,7 +483,12 @@ Result<TensorView<T, Rank, Index>> make_tensor_view(const TensorBufferView& buff
   static_assert(Rank <= kMaxBufferRank, "make_tensor_view: Rank exceeds kMaxBufferRank");
   constexpr bool index32 = std::is_same_v<Index, std::int32_t>;
   bool ok = buffer.dtype() == dtype_of_v<T> && buffer.rank() == static_cast<std::int64_t>(Rank) &&
-            (std::is_const_v<T> || !buffer.is_read_only());
+            (buffer.data() != nullptr || buffer.numel() == 0);
+  if constexpr (!std::is_const_v<T>) {
+    // Writes need a writable buffer whose elements have their own addresses.
+    ok = ok && !buffer.is_read_only() &&
+         (buffer.is_contiguous() || !detail::layout_overlaps(buffer.sizes(), buffer.strides()));
+  }
   if (ok && index32) {
     constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
     std::int64_t max_offset = 0;
