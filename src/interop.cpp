@@ -375,7 +375,7 @@ Step validate(const at::TensorBase& tensor, const BufferRequirements& req, c10::
 // Note [interop fast path, key test]: a plain dense tensor of one device type has exactly the
 // dispatch keys torch gives every such tensor: the backend's Dense key, ADInplaceOrView, the
 // backend's Autograd key and its Autocast key (inference tensors have fewer). Every exotic kind
-// the issue rejects (sparse, mkldnn, quantized, nested, meta, conj/neg bits, functional, Python
+// the factories reject (sparse, mkldnn, quantized, nested, meta, conj/neg bits, functional, Python
 // subclasses, another device) adds a key outside that set or lacks the backend's Dense key, so
 // one AND and one compare on `key_set()` decide all of them, and the device type too. Under that
 // test the TensorImpl is torch's plain one: `unsafe_storage()` is its storage (no virtual

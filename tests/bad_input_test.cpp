@@ -19,6 +19,7 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/core/Tensor.h>

@@ -5,6 +5,7 @@
 #include <ai_core/device.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <ATen/DLConvertor.h>  // the reference implementation, for round trips

@@ -7,6 +7,7 @@
 #include <ai_core/dlpack.hpp>
 #include <ai_core/dtype.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <ATen/core/Tensor.h>

@@ -5,6 +5,8 @@
 
 #include <ai_core/concepts.hpp>
 #include <ai_core/device.hpp>
+#include <ai_core/device_report.hpp>
+#include <ai_core/device_selection.hpp>
 #include <ai_core/dispatch.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/dtype.hpp>
@@ -12,6 +14,9 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/make_tensor_view.hpp>
+#include <ai_core/streams.hpp>
+#include <ai_core/tensor_buffer.hpp>
 #include <ai_core/tensor_view.hpp>
 #include <ai_core/torch_error.hpp>
 #include <ai_core/version.hpp>
