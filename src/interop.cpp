@@ -399,125 +399,168 @@ struct PlainKeys<c10::DeviceType::CUDA> {
       c10::DispatchKeySet(c10::DispatchKey::AutocastCUDA);
 };
 
-/// The fast path of the four factories (Note [interop fast path]): returns true after filling
-/// every field of `out` when `tensor` is a plain dense tensor of device type `Want` meeting
-/// `req`; false sends the caller to the general path. Inline reads of TensorImpl fields and bit
-/// tests only; torch's own inline accessors keep their unlikely-branch checks.
+/// What `fast_view` reads of a TensorImpl, all of it before its first store into the view: a
+/// store may alias torch's policy bytes as far as the compiler knows, which would make each
+/// accessor reload and retest.
+struct PlainTensor {
+  const std::int64_t* sizes;
+  const std::int64_t* strides;
+  std::int64_t numel;
+  std::int64_t storage_offset;
+  std::size_t storage_bytes;
+  c10::StorageImpl* storage;
+  c10::Device device{c10::DeviceType::CPU};
+  c10::ScalarType dtype;
+  std::int64_t rank;
+};
+
+/// Step 1 of `fast_view`: the key test (Note [interop fast path, key test]), the request's dtype,
+/// rank, contiguity and alignment, the storage, and for a writable buffer the tensor's version
+/// counter and autograd metadata (Note [writable access]: an inference tensor, or one that may
+/// require grad, is decided by `validate`). Fills `t` on success.
 template <c10::DeviceType Want>
-[[gnu::always_inline]] inline bool fast_view(const at::TensorBase& tensor,
-                                             const BufferRequirements& req, bool allow_copy_request,
-                                             TensorBufferView& out) {
-  const c10::TensorImpl* impl = tensor.unsafeGetTensorImpl();
+[[gnu::always_inline]] inline bool read_plain_tensor(const c10::TensorImpl* impl,
+                                                     const BufferRequirements& req,
+                                                     bool allow_copy_request, PlainTensor& t) {
   const std::uint64_t keys = impl->key_set().raw_repr();
   const std::uint64_t kDense =
       PlainKeys<Want>::dense.raw_repr();  // folded: raw_repr is not constexpr
   const std::uint64_t kAllowed = PlainKeys<Want>::allowed.raw_repr();
   // The undefined tensor's key set is empty: it fails the Dense test.
   if ((keys & ~kAllowed) != 0 || (keys & kDense) != kDense) return false;
-  const c10::ScalarType dtype = impl->dtype().toScalarType();
-  const std::uint64_t dtype_bit = std::uint64_t{1} << static_cast<unsigned>(dtype);
-  const std::int64_t rank = impl->dim();
+  t.dtype = impl->dtype().toScalarType();
+  const std::uint64_t dtype_bit = std::uint64_t{1} << static_cast<unsigned>(t.dtype);
+  t.rank = impl->dim();
   const std::int64_t alignment = req.alignment;
   if ((req.dtypes.bits() & DtypeSet::interop().bits() & dtype_bit) == 0 ||
-      rank > static_cast<std::int64_t>(kMaxBufferRank) ||
+      t.rank > static_cast<std::int64_t>(kMaxBufferRank) ||
       (!allow_copy_request && req.contiguity == Contiguity::copy_if_needed) ||
       (alignment & (alignment - 1)) != 0 || alignment < 0) {
     return false;
   }
   const c10::Storage& storage = impl->unsafe_storage();
   if (!storage) return false;
-  const std::int64_t* sizes = impl->sizes().data();
-  const std::int64_t* strides = impl->strides().data();
-  const std::int64_t numel = impl->numel();
-  const std::int64_t storage_offset = impl->storage_offset();
-  const auto rank_size = static_cast<std::size_t>(rank);
-  const std::size_t storage_bytes = storage.unsafeGetStorageImpl()->nbytes();
-  // Note [writable access]: a tensor without a version counter (an inference tensor) or with
-  // autograd metadata (it may require grad) is decided by `validate`; so is a writable
-  // non-contiguous layout whose elements may share an address (below).
-  const bool writable = req.access == Access::read_write;
-  if (writable && (!impl->version_counter().enabled() || impl->autograd_meta() != nullptr)) {
+  if (req.access == Access::read_write &&
+      (!impl->version_counter().enabled() || impl->autograd_meta() != nullptr)) {
     return false;
   }
-  // Every TensorImpl field is read before the first store into `out`: a store may alias torch's
-  // policy bytes as far as the compiler knows, which would make each accessor reload and retest.
-  InteropAccess::Raw raw = InteropAccess::raw(out);
-  // Entries past the rank are zero. Fixed-size stores (eight 16-byte moves): a loop from `rank`
-  // becomes a variable-length memset call, which cost more than the whole copy.
+  t.sizes = impl->sizes().data();
+  t.strides = impl->strides().data();
+  t.numel = impl->numel();
+  t.storage_offset = impl->storage_offset();
+  t.storage = storage.unsafeGetStorageImpl();
+  t.storage_bytes = t.storage->nbytes();
+  if constexpr (Want == c10::DeviceType::CUDA) {
+    t.device = impl->device();
+  } else {
+    t.device = c10::Device(c10::DeviceType::CPU);
+  }
+  return true;
+}
+
+/// Step 2: copies sizes and strides into the view (zero past the rank), computing torch's
+/// contiguity on the way. False for a negative stride, a layout the request's contiguity refuses,
+/// or a writable layout whose elements may share an address (Note [writable access]).
+[[gnu::always_inline]] inline bool copy_layout(const PlainTensor& t, const BufferRequirements& req,
+                                               const InteropAccess::Raw& raw, bool* contiguous) {
+  // Fixed-size stores (eight 16-byte moves): a loop from `rank` becomes a variable-length memset
+  // call, which cost more than the whole copy.
   std::memset(raw.sizes, 0, sizeof(std::int64_t) * kMaxBufferRank);
   std::memset(raw.strides, 0, sizeof(std::int64_t) * kMaxBufferRank);
   // Copy, compute torch's contiguity, and OR the strides for the sign test, in one pass.
   std::uint64_t expected = 1;  // unsigned: wraps harmlessly past a zero extent (numel 0)
-  bool contiguous = true;
+  bool compact = true;
   std::int64_t stride_bits = 0;
-  for (std::int64_t d = rank - 1; d >= 0; --d) {
-    const std::int64_t size = sizes[d];
-    const std::int64_t stride = strides[d];
+  for (std::int64_t d = t.rank - 1; d >= 0; --d) {
+    const std::int64_t size = t.sizes[d];
+    const std::int64_t stride = t.strides[d];
     raw.sizes[d] = size;
     raw.strides[d] = stride;
     stride_bits |= stride;
     if (size != 1) {
-      contiguous = contiguous && static_cast<std::uint64_t>(stride) == expected;
+      compact = compact && static_cast<std::uint64_t>(stride) == expected;
       expected *= static_cast<std::uint64_t>(size);
     }
   }
-  contiguous = contiguous || numel == 0;
-  if (stride_bits < 0 || (!contiguous && req.contiguity != Contiguity::any)) return false;
-  if (writable) {
-    if (!contiguous && layout_overlaps(std::span<const std::int64_t>(sizes, rank_size),
-                                       std::span<const std::int64_t>(strides, rank_size))) {
-      return false;
-    }
-  }
-  const std::int64_t element_size = dtype_size(dtype);
-  std::int64_t bytes = 0;
-  if (C10_LIKELY(contiguous)) {
-    if (mul_overflows(numel, element_size, &bytes)) return false;
-  } else {
-    std::int64_t span = 0;
-    if (!span_elements(std::span<const std::int64_t>(sizes, static_cast<std::size_t>(rank)),
-                       std::span<const std::int64_t>(strides, static_cast<std::size_t>(rank)),
-                       numel, &span) ||
-        mul_overflows(span, element_size, &bytes)) {
-      return false;
-    }
-  }
-  void* data = nullptr;
-  if (C10_LIKELY(numel != 0)) {
-    c10::StorageImpl* storage_impl = storage.unsafeGetStorageImpl();
+  *contiguous = compact || t.numel == 0;
+  if (stride_bits < 0 || (!*contiguous && req.contiguity != Contiguity::any)) return false;
+  const auto rank = static_cast<std::size_t>(t.rank);
+  return *contiguous || req.access != Access::read_write ||
+         !layout_overlaps(std::span<const std::int64_t>(t.sizes, rank),
+                          std::span<const std::int64_t>(t.strides, rank));
+}
+
+/// Step 3: the bytes the view reaches from its data pointer; false on int64 overflow.
+[[gnu::always_inline]] inline bool byte_span(const PlainTensor& t, bool contiguous,
+                                             std::int64_t* bytes) {
+  const std::int64_t element_size = dtype_size(t.dtype);
+  if (C10_LIKELY(contiguous)) return !mul_overflows(t.numel, element_size, bytes);
+  const auto rank = static_cast<std::size_t>(t.rank);
+  std::int64_t span = 0;
+  return span_elements(std::span<const std::int64_t>(t.sizes, rank),
+                       std::span<const std::int64_t>(t.strides, rank), t.numel, &span) &&
+         !mul_overflows(span, element_size, bytes);
+}
+
+/// Step 4: the data pointer (null for zero elements), checked against the storage's bounds and
+/// the alignment. `mutable_data()` for writes keeps torch's inline checks (copy-on-write
+/// materialisation, storages that forbid access), as TensorImpl::mutable_data() would.
+[[gnu::always_inline]] inline bool locate_data(const PlainTensor& t, const BufferRequirements& req,
+                                               std::int64_t bytes, void** data) {
+  const std::int64_t element_size = dtype_size(t.dtype);
+  *data = nullptr;
+  if (C10_LIKELY(t.numel != 0)) {
     // The last reachable byte lies inside the storage (it may have been shrunk or swapped under
     // the tensor).
     std::int64_t offset_bytes = 0;
     std::int64_t end = 0;
-    if (mul_overflows(element_size, storage_offset, &offset_bytes) ||
-        add_overflows(offset_bytes, bytes, &end) || static_cast<std::size_t>(end) > storage_bytes) {
+    if (mul_overflows(element_size, t.storage_offset, &offset_bytes) ||
+        add_overflows(offset_bytes, bytes, &end) ||
+        static_cast<std::size_t>(end) > t.storage_bytes) {
       return false;
     }
-    // mutable_data() keeps torch's inline checks (copy-on-write materialisation, storages that
-    // forbid access), as TensorImpl::mutable_data() would.
-    void* base = writable ? storage_impl->mutable_data() : const_cast<void*>(storage_impl->data());
+    void* base = req.access == Access::read_write ? t.storage->mutable_data()
+                                                  : const_cast<void*>(t.storage->data());
     if (base == nullptr) return false;  // storage not allocated
-    data = static_cast<char*>(base) + offset_bytes;
+    *data = static_cast<char*>(base) + offset_bytes;
   }
+  const std::int64_t alignment = req.alignment;
   const std::uintptr_t mask = static_cast<std::uintptr_t>(element_size - 1) |
                               (alignment > 0 ? static_cast<std::uintptr_t>(alignment - 1) : 0);
-  if ((reinterpret_cast<std::uintptr_t>(data) & mask) != 0) return false;
-  *raw.data = data;
-  *raw.numel = numel;
-  *raw.byte_size = bytes;
-  if constexpr (Want == c10::DeviceType::CUDA) {
-    *raw.device = impl->device();
-  } else {
-    *raw.device = c10::Device(c10::DeviceType::CPU);
+  return (reinterpret_cast<std::uintptr_t>(*data) & mask) == 0;
+}
+
+/// The fast path of the four factories (Note [interop fast path]): returns true after filling
+/// every field of `out` when `tensor` is a plain dense tensor of device type `Want` meeting
+/// `req`; false sends the caller to `validate`. Inline reads of TensorImpl fields and bit tests
+/// only; torch's own inline accessors keep their unlikely-branch checks.
+template <c10::DeviceType Want>
+[[gnu::always_inline]] inline bool fast_view(const at::TensorBase& tensor,
+                                             const BufferRequirements& req, bool allow_copy_request,
+                                             TensorBufferView& out) {
+  const c10::TensorImpl* impl = tensor.unsafeGetTensorImpl();
+  PlainTensor t;
+  if (!read_plain_tensor<Want>(impl, req, allow_copy_request, t)) return false;
+  const InteropAccess::Raw raw = InteropAccess::raw(out);
+  bool contiguous = true;
+  std::int64_t bytes = 0;
+  void* data = nullptr;
+  if (!copy_layout(t, req, raw, &contiguous) || !byte_span(t, contiguous, &bytes) ||
+      !locate_data(t, req, bytes, &data)) {
+    return false;
   }
-  *raw.dtype = dtype;
-  *raw.rank = static_cast<std::int8_t>(rank);
+  *raw.data = data;
+  *raw.numel = t.numel;
+  *raw.byte_size = bytes;
+  *raw.device = t.device;
+  *raw.dtype = t.dtype;
+  *raw.rank = static_cast<std::int8_t>(t.rank);
   *raw.access = req.access;
   *raw.contiguous = contiguous;
   *raw.stream_pinned = req.stream.has_value();
   *raw.stream = req.stream.has_value() ? *req.stream : nullptr;
   // Note [writable access]: counted as an in-place modification, like torch's in-place ops.
-  if (writable) const_cast<c10::TensorImpl*>(impl)->bump_version();
+  if (req.access == Access::read_write) const_cast<c10::TensorImpl*>(impl)->bump_version();
   return true;
 }
 
