@@ -11,6 +11,7 @@
 //   BM_TorchCudaDeviceCount         torch::cuda::device_count()
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 
 #include <benchmark/benchmark.h>
 #include <torch/cuda.h>

@@ -2,7 +2,8 @@
 // Interop costs against what a libtorch user writes today, in the same binary (ratios are what
 // count: host figures move between machines). Runs on CPU tensors everywhere and, when a GPU is
 // present, on CUDA tensors too (the *_Cuda variants skip with a message otherwise).
-//   BM_Borrow_*       as_*_buffer vs a hand-made view (with the stream lookup on CUDA)
+//   BM_Borrow_*       as_*_buffer (read_write, and read_only: *ReadOnly) vs a hand-made view (with
+//                     the stream lookup on CUDA)
 //   BM_Own_*          make_*_buffer + destroy vs at::toDLPack + deleter
 //   BM_ToTensor_*     to_tensor vs at::from_blob with strides and a deleter
 //   BM_HostRoundTrip  the Rust crate's conversion: tensor.cpu().to(cuda), 256 MiB (GPU only)
@@ -84,7 +85,26 @@ void BM_Borrow_AsHostBuffer_Cpu(benchmark::State& state) {
     benchmark::DoNotOptimize(v);
   }
 }
+// Read-only access: what a kernel input takes; no write bookkeeping (docs/interop.md, "Writes"),
+// like the hand-made view. The default (read_write) bumps the version counter as an in-place op.
+void BM_Borrow_AsHostBufferReadOnly_Cpu(benchmark::State& state) {
+  at::Tensor t = make_tensor(false);
+  const ai_core::BufferRequirements read_only{.access = ai_core::Access::read_only};
+  for (auto _ : state) {
+    auto v = ai_core::as_host_buffer(t, read_only);
+    benchmark::DoNotOptimize(v);
+  }
+}
 void BM_Borrow_HandMadeViewWithStream_Cuda(benchmark::State& s) { hand_view(s, true, true); }
+void BM_Borrow_AsCudaBufferReadOnly_Cuda(benchmark::State& state) {
+  if (!have_gpu()) return state.SkipWithError("no GPU");
+  at::Tensor t = make_tensor(true);
+  const ai_core::BufferRequirements read_only{.access = ai_core::Access::read_only};
+  for (auto _ : state) {
+    auto v = ai_core::as_cuda_buffer(t, read_only);
+    benchmark::DoNotOptimize(v);
+  }
+}
 void BM_Borrow_AsCudaBuffer_Cuda(benchmark::State& state) {
   if (!have_gpu()) return state.SkipWithError("no GPU");
   at::Tensor t = make_tensor(true);
@@ -119,7 +139,19 @@ void own(benchmark::State& state, bool cuda) {
     benchmark::DoNotOptimize(b->data());
   }
 }
+void own_read_only(benchmark::State& state, bool cuda) {
+  if (cuda && !have_gpu()) return state.SkipWithError("no GPU");
+  at::Tensor t = make_tensor(cuda);
+  const ai_core::BufferRequirements read_only{.access = ai_core::Access::read_only};
+  for (auto _ : state) {
+    auto b =
+        cuda ? ai_core::make_cuda_buffer(t, read_only) : ai_core::make_host_buffer(t, read_only);
+    benchmark::DoNotOptimize(b->data());
+  }
+}
 void BM_Own_ToDLPackAndDelete_Cpu(benchmark::State& s) { to_dlpack_and_delete(s, false); }
+void BM_Own_MakeHostBufferReadOnly_Cpu(benchmark::State& s) { own_read_only(s, false); }
+void BM_Own_MakeCudaBufferReadOnly_Cuda(benchmark::State& s) { own_read_only(s, true); }
 void BM_Own_MakeHostBuffer_Cpu(benchmark::State& s) { own(s, false); }
 void BM_Own_ToDLPackAndDelete_Cuda(benchmark::State& s) { to_dlpack_and_delete(s, true); }
 void BM_Own_MakeCudaBuffer_Cuda(benchmark::State& s) { own(s, true); }
@@ -178,13 +210,17 @@ void BM_HostRoundTrip_BorrowInstead_Cuda(benchmark::State& state) {
 
 BENCHMARK(BM_Borrow_HandMadeView_Cpu);
 BENCHMARK(BM_Borrow_AsHostBuffer_Cpu);
+BENCHMARK(BM_Borrow_AsHostBufferReadOnly_Cpu);
 BENCHMARK(BM_Borrow_HandMadeViewWithStream_Cuda);
 BENCHMARK(BM_Borrow_AsCudaBuffer_Cuda);
+BENCHMARK(BM_Borrow_AsCudaBufferReadOnly_Cuda);
 BENCHMARK(BM_Borrow_AsCudaBufferThenStream_Cuda);
 BENCHMARK(BM_Own_ToDLPackAndDelete_Cpu);
 BENCHMARK(BM_Own_MakeHostBuffer_Cpu);
+BENCHMARK(BM_Own_MakeHostBufferReadOnly_Cpu);
 BENCHMARK(BM_Own_ToDLPackAndDelete_Cuda);
 BENCHMARK(BM_Own_MakeCudaBuffer_Cuda);
+BENCHMARK(BM_Own_MakeCudaBufferReadOnly_Cuda);
 BENCHMARK(BM_ToTensor_FromBlobStrided_Cpu);
 BENCHMARK(BM_ToTensor_ToTensor_Cpu);
 BENCHMARK(BM_ToTensor_FromBlobStrided_Cuda);

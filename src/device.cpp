@@ -39,6 +39,8 @@
 // purpose so that device selection works during static destruction.
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
+#include <ai_core/torch_error.hpp>
 
 #include "device_internal.hpp"
 #include "env_parse.hpp"
@@ -370,6 +372,121 @@ Result<DeviceConfig> DeviceConfig::from_env(const EnvLookup& lookup) {
 
 namespace detail {
 
+// --- the words device selection prints (also used by the report) ---------------------------------
+
+std::string format_cuda_version(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
+std::string format_gib(std::uint64_t bytes) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f GiB",
+                static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buffer;
+}
+
+std::string describe_device(const CudaDeviceInfo& device) {
+  std::string text = device.name.empty() ? std::string("unnamed device") : device.name;
+  text +=
+      ", sm_" + std::to_string(device.capability_major) + std::to_string(device.capability_minor);
+  if (device.total_memory_bytes > 0) text += ", " + format_gib(device.total_memory_bytes);
+  return text;
+}
+
+std::string list_devices(const CudaProbeResult& result) {
+  if (result.device_count == 0) return "none";
+  std::string text;
+  for (int i = 0; i < result.device_count; ++i) {
+    if (i > 0) text += ", ";
+    text += "cuda:" + std::to_string(i);
+    if (static_cast<std::size_t>(i) < result.devices.size()) {
+      text += " (" + describe_device(result.devices[static_cast<std::size_t>(i)]) + ")";
+    }
+  }
+  return text;
+}
+
+std::string describe_unusable(const CudaProbeResult& result) {
+  const std::string detail = result.message.empty() ? std::string() : ": " + result.message;
+  switch (result.status) {
+    case CudaStatus::ok:
+      return result.device_count > 0 ? std::string("CUDA is usable")
+                                     : "no CUDA device is visible" + detail;
+    case CudaStatus::no_driver: return "no usable NVIDIA driver" + detail;
+    case CudaStatus::no_device: {
+      std::string text = "the CUDA driver sees no device" + detail;
+      if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
+        text += " (CUDA_VISIBLE_DEVICES=" + quote(visible) + " limits which devices are visible)";
+      }
+      return text;
+    }
+    case CudaStatus::cpu_only_torch: return "libtorch has no CUDA support" + detail;
+    case CudaStatus::not_compiled: return "ai_core was built without CUDA" + detail;
+    case CudaStatus::driver_error: return "the CUDA driver reported an error" + detail;
+  }
+  return "CUDA status " + std::to_string(static_cast<int>(result.status)) + detail;
+}
+
+std::string quote(std::string_view value) {
+  constexpr std::size_t kMaxShown = 64;
+  std::string text = "'";
+  std::size_t shown = 0;
+  for (char c : value) {
+    if (shown == kMaxShown) {
+      text += "...' (" + std::to_string(value.size()) + " bytes)";
+      return text;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f || c == '\'' || c == '\\') {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(byte));
+      text += escaped;
+    } else {
+      text += c;
+    }
+    ++shown;
+  }
+  text += "'";
+  return text;
+}
+
+CoreError ordinal_out_of_range(const DeviceConfig& config, const CudaProbeResult& result) {
+  const int ordinal = config.cuda_device();
+  std::string detail = config.component() + " asked for cuda:" + std::to_string(ordinal);
+  if (!config.cuda_device_source().empty()) detail += " (" + config.cuda_device_source() + ")";
+  detail += ", but " + std::to_string(result.device_count) +
+            " CUDA device(s) are visible: " + list_devices(result);
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) {
+    detail += "; CUDA_VISIBLE_DEVICES=" + quote(visible);
+  }
+  if (config.cuda_device_source().starts_with("LOCAL_RANK=")) {
+    detail +=
+        "; if the launcher gives each rank its own GPU through CUDA_VISIBLE_DEVICES, set "
+        "RUST_AI_CUDA_DEVICE=0";
+  }
+  if (ordinal <= 127) {
+    return CoreError::device_not_available(
+        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)),
+        std::move(detail));
+  }
+  return CoreError::device_not_available("cuda:" + std::to_string(ordinal) + " (" + detail + ")");
+}
+
+CoreError fallback_forbidden(const DeviceConfig& config, const std::string& reason) {
+  const std::string origin = config.fallback_source().empty()
+                                 ? std::string("DeviceConfig::with_fallback(FallbackPolicy::error)")
+                                 : config.fallback_source();
+  std::string detail = config.component() + " needs a CUDA device and the CPU fallback is " +
+                       "forbidden (" + origin + "): " + reason;
+  const int ordinal = config.cuda_device();
+  if (ordinal <= 127) {
+    return CoreError::device_not_available(
+        c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(ordinal)),
+        std::move(detail));
+  }
+  return CoreError::device_not_available("cuda:" + std::to_string(ordinal) + " (" + detail + ")");
+}
+
 Result<DeviceConfig> read_device_env(const EnvLookup* lookup,
                                      std::vector<EnvVariableReport>* report) {
   if (lookup != nullptr && *lookup) return read_env(FunctionEnv{*lookup}, report);
@@ -400,7 +517,9 @@ std::shared_ptr<CudaProbe> installed_cuda_probe() {
 // --- selection
 // ------------------------------------------------------------------------------------
 
-Result<c10::Device> get_device(const DeviceConfig& config) {
+namespace {
+
+Result<c10::Device> select_device(const DeviceConfig& config) {
   const int ordinal = config.cuda_device();
   const FallbackPolicy policy = config.fallback();
   if (ordinal < 0 || ordinal > kMaxCudaOrdinal || config.component().empty() ||
@@ -444,6 +563,65 @@ Result<c10::Device> get_device(const DeviceConfig& config) {
     case FallbackPolicy::error: break;
   }
   return detail::fallback_forbidden(config, snapshot->reason);
+}
+
+}  // namespace
+
+Result<c10::Device> get_device(const DeviceConfig& config) {
+  // No exception leaves: an allocation or a host's log sink failing becomes the error.
+  return capture([&] { return select_device(config); });
+}
+
+// Note [one device-index rule]: every function that takes a device checks it here, against the
+// cached probe `get_device` uses (so a test probe changes both, and the visible count is asked of
+// the probe, never of CUDA directly). The rule: the CPU is `cpu` or `cpu:0`; a CUDA device has an
+// explicit index from 0 to the visible count - 1. A negative index other than "unspecified", a
+// CPU index other than 0 and an ordinal past the visible devices are `device_not_available`,
+// naming the device and what is visible; a CUDA device without an index is `invalid_config`
+// (ai_core never guesses the current device); another device type is `device_mismatch`.
+Result<void> check_device(c10::Device device, std::string_view caller) {
+  const std::string who = caller.empty() ? std::string() : str_cat(caller, ": ");
+  try {
+    if (device.is_cpu()) {
+      if (device.index() == -1 || device.index() == 0) return {};
+      return CoreError::device_not_available(
+          device, str_cat(who, "the CPU has the index 0 only; expected cpu or cpu:0"));
+    }
+    if (!device.is_cuda()) {
+      return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA), device,
+                                        str_cat(who, "only CPU and CUDA devices are supported"));
+    }
+    if (device.index() == -1) {
+      return CoreError::invalid_config(
+          str_cat(who, "device ", device, " has no index; expected an explicit cuda:N"));
+    }
+    const Snapshot* snapshot = load_snapshot();
+    const int count = snapshot->device_count;
+    const std::string visible =
+        count > 0
+            ? str_cat(count, " CUDA device(s) visible: ", detail::list_devices(snapshot->result))
+            : str_cat("no CUDA device is visible: ", snapshot->reason);
+    if (device.index() < 0) {
+      return CoreError::device_not_available(
+          device,
+          str_cat(who, device.index(), " is not a device index; expected cuda:0 to cuda:N-1 ",
+                  "for N visible devices; ", visible));
+    }
+    if (device.index() >= count)
+      return CoreError::device_not_available(device, str_cat(who, visible));
+    return {};
+  } catch (const std::exception& error) {
+    return CoreError::device_not_available(
+        device, str_cat(who, "checking the device failed: ", error.what()));
+  }
+}
+
+int visible_cuda_device_count() noexcept {
+  try {
+    return load_snapshot()->device_count;
+  } catch (...) {
+    return 0;
+  }
 }
 
 void warn_if_cpu(c10::Device device, std::string_view component) noexcept {

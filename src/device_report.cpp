@@ -131,31 +131,105 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return text;
 }
 
-void append_json_string(std::string& out, std::string_view text) {
+// Note [doctor JSON encoding]: the output is ASCII. Each code point outside printable ASCII is
+// written as a \uXXXX escape (a surrogate pair above U+FFFF), so a value decodes to the same
+// characters it had; the short escapes (\" \\ \n \t \r \b \f) cover the rest. Bytes that are
+// not part of a well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF) each become U+FFFD, and the report's "invalid_utf8_replaced" says whether any
+// did: environment values are bytes, and JSON can carry only Unicode.
+
+/// Returns the length of the well-formed UTF-8 sequence at the start of `text` and its code point,
+/// or 0 when `text` does not start with one.
+std::size_t decode_utf8(std::string_view text, char32_t* code_point) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range of the second byte
+  unsigned char high = 0xbf;
+  char32_t value = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    value = lead & 0x1f;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    value = lead & 0x0f;
+    if (lead == 0xe0) low = 0xa0;   // no overlong forms
+    if (lead == 0xed) high = 0x9f;  // no surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    value = lead & 0x07;
+    if (lead == 0xf0) low = 0x90;   // no overlong forms
+    if (lead == 0xf4) high = 0x8f;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    const unsigned char next = byte(i);
+    if (next < (i == 1 ? low : 0x80) || next > (i == 1 ? high : 0xbf)) return 0;
+    value = (value << 6) | (next & 0x3f);
+  }
+  *code_point = value;
+  return length;
+}
+
+void append_u_escape(std::string& out, unsigned unit) {
+  char escaped[8];
+  std::snprintf(escaped, sizeof escaped, "\\u%04x", unit);
+  out += escaped;
+}
+
+/// Appends `text` as a JSON string (Note [doctor JSON encoding]); sets `*replaced` when a byte
+/// was not valid UTF-8.
+void append_json_string(std::string& out, std::string_view text, bool* replaced = nullptr) {
   out += '"';
-  for (char c : text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
     const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (byte < 0x20 || byte >= 0x7f) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(byte));
-          out += escaped;
-        } else {
-          out += c;
-        }
+    if (byte < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          if (byte < 0x20 || byte == 0x7f) {
+            append_u_escape(out, byte);
+          } else {
+            out += c;
+          }
+      }
+      ++i;
+      continue;
     }
+    char32_t code_point = 0;
+    const std::size_t length = decode_utf8(text.substr(i), &code_point);
+    if (length == 0) {
+      append_u_escape(out, 0xfffd);
+      if (replaced != nullptr) *replaced = true;
+      ++i;
+      continue;
+    }
+    if (code_point > 0xffff) {
+      const char32_t v = code_point - 0x10000;
+      append_u_escape(out, static_cast<unsigned>(0xd800 + (v >> 10)));
+      append_u_escape(out, static_cast<unsigned>(0xdc00 + (v & 0x3ff)));
+    } else {
+      append_u_escape(out, static_cast<unsigned>(code_point));
+    }
+    i += length;
   }
   out += '"';
 }
 
-void append_json_optional(std::string& out, const std::optional<std::string>& text) {
+void append_json_optional(std::string& out, const std::optional<std::string>& text,
+                          bool* replaced = nullptr) {
   if (text) {
-    append_json_string(out, *text);
+    append_json_string(out, *text, replaced);
   } else {
     out += "null";
   }
@@ -231,36 +305,42 @@ std::string to_string(const DeviceReport& report) {
 }
 
 std::string to_json(const DeviceReport& report) {
+  bool replaced = false;
   std::string out = "{\"ai_core_version\":";
-  append_json_string(out, report.library_version);
+  append_json_string(out, report.library_version, &replaced);
   out += ",\"torch_version\":";
-  append_json_string(out, report.torch_version);
+  append_json_string(out, report.torch_version, &replaced);
   out += ",\"cuda_compiled\":";
   out += report.cuda_compiled ? "true" : "false";
   const CudaProbeResult& cuda = report.cuda;
   out += ",\"cuda\":{\"status\":";
-  append_json_string(out, to_string(cuda.status));
+  append_json_string(out, to_string(cuda.status), &replaced);
   out += ",\"message\":";
-  append_json_string(out, cuda.message);
+  append_json_string(out, cuda.message, &replaced);
   out += ",\"runtime_version\":";
   append_json_optional(
-      out, cuda.runtime_version
-               ? std::optional<std::string>(detail::format_cuda_version(*cuda.runtime_version))
-               : std::nullopt);
+      out,
+      cuda.runtime_version
+          ? std::optional<std::string>(detail::format_cuda_version(*cuda.runtime_version))
+          : std::nullopt,
+      &replaced);
   out += ",\"driver_version\":";
-  append_json_optional(
-      out, cuda.driver_version
-               ? std::optional<std::string>(detail::format_cuda_version(*cuda.driver_version))
-               : std::nullopt);
+  append_json_optional(out,
+                       cuda.driver_version ? std::optional<std::string>(
+                                                 detail::format_cuda_version(*cuda.driver_version))
+                                           : std::nullopt,
+                       &replaced);
   out += ",\"device_count\":" + std::to_string(cuda.device_count) + ",\"devices\":[";
   for (std::size_t i = 0; i < cuda.devices.size(); ++i) {
     const CudaDeviceInfo& device = cuda.devices[i];
     if (i > 0) out += ",";
     out += "{\"index\":" + std::to_string(device.index) + ",\"name\":";
-    append_json_string(out, device.name);
+    append_json_string(out, device.name, &replaced);
     out += ",\"capability\":";
-    append_json_string(out, std::to_string(device.capability_major) + "." +
-                                std::to_string(device.capability_minor));
+    append_json_string(
+        out,
+        std::to_string(device.capability_major) + "." + std::to_string(device.capability_minor),
+        &replaced);
     out += ",\"total_memory_bytes\":" + std::to_string(device.total_memory_bytes);
     out += ",\"free_memory_bytes\":";
     out += device.free_memory_bytes ? std::to_string(*device.free_memory_bytes) : "null";
@@ -271,28 +351,31 @@ std::string to_json(const DeviceReport& report) {
     const EnvVariableReport& variable = report.environment[i];
     if (i > 0) out += ",";
     out += "{\"name\":";
-    append_json_string(out, variable.name);
+    append_json_string(out, variable.name, &replaced);
     out += ",\"value\":";
-    append_json_optional(out, variable.value);
+    append_json_optional(out, variable.value, &replaced);
     out += ",\"effect\":";
-    append_json_string(out, variable.effect);
+    append_json_string(out, variable.effect, &replaced);
     out += "}";
   }
   out += "],\"selected_device\":";
   append_json_optional(
-      out, report.device ? std::optional<std::string>(report.device->str()) : std::nullopt);
+      out, report.device ? std::optional<std::string>(report.device->str()) : std::nullopt,
+      &replaced);
   out += ",\"reason\":";
-  append_json_string(out, report.reason);
+  append_json_string(out, report.reason, &replaced);
   out += ",\"error\":";
   if (report.error) {
     out += "{\"code\":";
-    append_json_string(out, to_string(report.error->code()));
+    append_json_string(out, to_string(report.error->code()), &replaced);
     out += ",\"message\":";
-    append_json_string(out, report.error->message());
+    append_json_string(out, report.error->message(), &replaced);
     out += "}";
   } else {
     out += "null";
   }
+  out += ",\"invalid_utf8_replaced\":";
+  out += replaced ? "true" : "false";
   out += "}\n";
   return out;
 }

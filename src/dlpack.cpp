@@ -3,6 +3,7 @@
 // Note [DLPack ownership, field by field]).
 #include "interop_internal.hpp"
 
+#include <ai_core/device.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/dtype.hpp>
 #include <ai_core/error.hpp>
@@ -130,16 +131,9 @@ Result<c10::ScalarType> from_dlpack_dtype(DLDataType dtype) {
 }
 
 Result<DLDevice> to_dlpack_device(c10::Device device) {
+  AI_CORE_TRY(check_device(device, "to_dlpack_device"));
   if (device.is_cpu()) return DLDevice{kDLCPU, 0};
-  if (device.is_cuda()) {
-    if (!device.has_index()) {
-      return CoreError::invalid_config(
-          str_cat("to_dlpack_device: device ", device, " has no index; expected cuda:N"));
-    }
-    return DLDevice{kDLCUDA, device.index()};
-  }
-  return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA), device,
-                                    "to_dlpack_device: only CPU and CUDA devices are supported");
+  return DLDevice{kDLCUDA, device.index()};
 }
 
 Result<c10::Device> from_dlpack_device(DLDevice device) {
@@ -148,12 +142,13 @@ Result<c10::Device> from_dlpack_device(DLDevice device) {
     case kDLCUDAHost: return c10::Device(c10::DeviceType::CPU);
     case kDLCUDA: {
       if (device.device_id < 0 || device.device_id > std::numeric_limits<c10::DeviceIndex>::max()) {
-        return CoreError::invalid_config(str_cat("DLPack device id ", device.device_id,
-                                                 " is out of range; expected 0 <= id < ",
-                                                 detail::cuda_device_count()));
+        return CoreError::device_not_available(
+            str_cat("from_dlpack: DLPack device id ", device.device_id,
+                    " is out of range; expected 0 <= id < ", visible_cuda_device_count(),
+                    " (the visible CUDA devices)"));
       }
       c10::Device out(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(device.device_id));
-      AI_CORE_TRY(detail::check_device_exists(out, "from_dlpack"));
+      AI_CORE_TRY(check_device(out, "from_dlpack"));
       return out;
     }
     default:
@@ -323,7 +318,7 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
     c10::DataPtr data_ptr(data, managed, &call_producer_deleter<Managed>, device);
     c10::Storage storage(c10::Storage::use_byte_size_t{}, static_cast<std::size_t>(facts.byte_size),
                          std::move(data_ptr), /*allocator=*/nullptr, /*resizable=*/false);
-    return TensorBuffer(view, std::move(storage), is_copy);
+    return detail::InteropAccess::make_buffer(view, std::move(storage), is_copy);
   } catch (const c10::Error& error) {
     // The DataPtr already owned `managed` and released it while unwinding.
     return from_c10_error(error).with_context(

@@ -6,10 +6,12 @@
 // available.
 #include "interop_internal.hpp"
 
+#include <ai_core/device.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/torch_error.hpp>
 
 #include <cstdint>
 #include <mutex>
@@ -29,8 +31,6 @@ namespace ai_core {
 namespace detail {
 
 #if AI_CORE_WITH_CUDA
-
-std::int64_t cuda_device_count() noexcept { return c10::cuda::device_count(); }
 
 StreamHandle current_cuda_stream(c10::DeviceIndex index) noexcept {
   try {
@@ -70,14 +70,12 @@ Result<void> check_cuda_device(c10::Device device, std::string_view what) {
     return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA, 0), device,
                                       str_cat(what, " needs a CUDA device"));
   }
-  return check_device_exists(device, what);
+  return check_device(device, what);
 }
 
 }  // namespace
 
 #else  // !AI_CORE_WITH_CUDA
-
-std::int64_t cuda_device_count() noexcept { return 0; }
 
 StreamHandle current_cuda_stream(c10::DeviceIndex /*index*/) noexcept { return nullptr; }
 
@@ -103,26 +101,35 @@ CoreError no_cuda(std::string_view what) {
 
 Result<CudaEvent> CudaEvent::create(c10::Device device) {
   AI_CORE_TRY(detail::check_cuda_device(device, "CudaEvent::create"));
-  c10::cuda::CUDAGuard guard(device.index());
-  cudaEvent_t event = nullptr;
-  if (cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
-      rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::create: cudaEventCreateWithFlags");
-  }
-  return CudaEvent(static_cast<void*>(event), device);
+  // The guard throws when CUDA cannot select the device (a probe that shows more devices than
+  // the driver has): the exception becomes the error, with the device named.
+  return capture([&]() -> Result<CudaEvent> {
+           c10::cuda::CUDAGuard guard(device.index());
+           cudaEvent_t event = nullptr;
+           if (cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+               rc != cudaSuccess) {
+             return detail::cuda_error(rc, "CudaEvent::create: cudaEventCreateWithFlags");
+           }
+           return CudaEvent(static_cast<void*>(event), device);
+         })
+      .transform_error([&](CoreError error) {
+        return std::move(error).with_context(str_cat("in CudaEvent::create on ", device));
+      });
 }
 
 Result<void> CudaEvent::record(StreamHandle stream) {
   if (event_ == nullptr) {
     return CoreError::invalid_config("CudaEvent::record: the event was moved from");
   }
-  c10::cuda::CUDAGuard guard(device_.index());
-  if (cudaError_t rc =
-          cudaEventRecord(static_cast<cudaEvent_t>(event_), static_cast<cudaStream_t>(stream));
-      rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::record: cudaEventRecord");
-  }
-  return {};
+  return capture([&]() -> Result<void> {
+    c10::cuda::CUDAGuard guard(device_.index());
+    if (cudaError_t rc =
+            cudaEventRecord(static_cast<cudaEvent_t>(event_), static_cast<cudaStream_t>(stream));
+        rc != cudaSuccess) {
+      return detail::cuda_error(rc, "CudaEvent::record: cudaEventRecord");
+    }
+    return {};
+  });
 }
 
 Result<void> CudaEvent::block(StreamHandle stream) const {
@@ -264,13 +271,12 @@ Result<void> release_after(StreamHandle stream, TensorBuffer buffer) {
   AI_CORE_ASSIGN_OR_RETURN(CudaEvent event, CudaEvent::create(device));
   AI_CORE_TRY(event.record(stream));
   std::vector<Parked> released;
-  {
+  return capture([&] {
     ParkingLot& lot = parking_lot();
     std::lock_guard<std::mutex> lock(lot.mutex);
     sweep_locked(lot, /*wait=*/false, released);
     lot.parked.push_back(Parked{std::move(event), std::move(buffer)});
-  }
-  return {};
+  });
 }
 
 std::int64_t collect_released_buffers(bool wait) {

@@ -79,6 +79,11 @@ struct InteropAccess {
   static TensorBuffer uninitialized_buffer() noexcept {
     return TensorBuffer(TensorBuffer::NoInit{});
   }
+  /// Returns an owning buffer of the checked `view`, which points into `storage`.
+  static TensorBuffer make_buffer(const TensorBufferView& view, c10::Storage storage,
+                                  bool is_copy) noexcept {
+    return TensorBuffer(view, std::move(storage), is_copy);
+  }
   /// Returns the view inside `b`, writable.
   static TensorBufferView& view_of(TensorBuffer& b) noexcept { return b.view_; }
   /// Makes `b` hold a reference to `storage` (one refcount increment).
@@ -111,11 +116,16 @@ Result<LayoutFacts> check_layout(std::span<const std::int64_t> sizes,
 /// times the inner extents, as torch computes them); false on overflow.
 bool compact_strides(std::span<const std::int64_t> sizes, std::span<std::int64_t> out) noexcept;
 
-/// Returns success when `device` is CPU or an existing CUDA device; `what` names the caller.
-Result<void> check_device_exists(c10::Device device, std::string_view what);
+/// Returns the error for a writable layout that `layout_overlaps` flags: stride 0 with size > 1
+/// named as such, else the general overlap; `what` names the caller, `label` the tensor.
+CoreError overlap_error(std::span<const std::int64_t> sizes, std::span<const std::int64_t> strides,
+                        std::string_view what, std::string_view label);
 
-/// Returns the number of CUDA devices (0 without CUDA or in a build without CUDA).
-std::int64_t cuda_device_count() noexcept;
+/// Returns the error for a view whose last reachable byte (storage offset in elements times the
+/// element size, plus the span in bytes) lies past the `storage_bytes` of its storage.
+CoreError storage_bounds_error(std::int64_t storage_offset, std::int64_t element_size,
+                               std::int64_t span_bytes, std::int64_t storage_bytes,
+                               std::string_view what, std::string_view label);
 
 /// Returns the free memory of CUDA device `index` (`cudaMemGetInfo` on that device), or nothing
 /// without CUDA or when the query fails (the failure is cleared, not left sticky).

@@ -19,6 +19,7 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -382,6 +383,26 @@ std::vector<BadInput> table() {
          return host_buffer(at::zeros({2, 3}).t(),
                             BufferRequirements{.contiguity = Contiguity::copy_if_needed});
        }},
+      {"as_host_buffer", "writable broadcast (stride 0)", ErrorCode::invalid_config,
+       "share an address",
+       [] {
+         at::Tensor row = at::zeros({3});
+         return host_buffer(row.expand({2, 3}), BufferRequirements{.contiguity = Contiguity::any});
+       }},
+      {"as_host_buffer", "writable leaf that requires grad", ErrorCode::invalid_config,
+       "requires grad",
+       [] {
+         at::Tensor leaf = at::zeros({2});
+         leaf.set_requires_grad(true);
+         return host_buffer(leaf);
+       }},
+      {"as_host_buffer", "storage shrunk under the tensor", ErrorCode::invalid_config,
+       "reaches past its storage",
+       [] {
+         at::Tensor t = at::zeros({4});
+         t.storage().set_nbytes(8);
+         return host_buffer(t, BufferRequirements{.access = Access::read_only});
+       }},
       {"as_cuda_buffer", "CPU tensor", ErrorCode::device_mismatch, "needs a CUDA tensor",
        [] {
          at::Tensor cpu = at::zeros({2});
@@ -430,6 +451,17 @@ std::vector<BadInput> table() {
       {"TensorBufferView::from_raw", "CUDA device that does not exist",
        ErrorCode::device_not_available, "cuda:100",
        [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, kMissingCuda); }},
+      {"TensorBufferView::from_raw", "CUDA device index -2", ErrorCode::device_not_available,
+       "is not a device index",
+       [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, c10::Device(c10::kCUDA, -2)); }},
+      {"TensorBufferView::from_raw", "CPU device index 5", ErrorCode::device_not_available,
+       "the CPU has the index 0 only",
+       [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, c10::Device(c10::kCPU, 5)); }},
+      {"TensorBufferView::from_raw", "writable layout with stride 0", ErrorCode::invalid_config,
+       "share an address",
+       [] {
+         return from_raw(storage, 64, c10::kFloat, {4, 2}, {0, 1});
+       }},
       {"TensorBufferView::from_raw", "CUDA device without index", ErrorCode::invalid_config,
        "has no index",
        [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, c10::Device(c10::kCUDA)); }},
@@ -475,6 +507,9 @@ std::vector<BadInput> table() {
        }},
       {"allocate_output_buffer", "CUDA device that does not exist", ErrorCode::device_not_available,
        "cuda:100", [] { return allocate({2}, c10::kFloat, kMissingCuda); }},
+      {"allocate_output_buffer", "CPU device index 5", ErrorCode::device_not_available,
+       "the CPU has the index 0 only",
+       [] { return allocate({2}, c10::kFloat, c10::Device(c10::kCPU, 5)); }},
       {"allocate_output_buffer", "1 PiB on the CPU", ErrorCode::out_of_memory, "out of memory",
        [] { return allocate({std::int64_t{1} << 48}, c10::kFloat); }},
       {"allocate_like", "undefined tensor", ErrorCode::invalid_config, "the tensor is undefined",
@@ -488,6 +523,9 @@ std::vector<BadInput> table() {
       {"make_tensor_view", "Rank 3 for a rank-2 buffer", ErrorCode::dimension_mismatch,
        "rank mismatch: expected 3",
        [] { return outcome(ai_core::make_tensor_view<float, 3>(floats_view())); }},
+      {"make_tensor_view", "default-constructed view (null data, one element)",
+       ErrorCode::invalid_config, "data is null",
+       [] { return outcome(ai_core::make_tensor_view<float, 0>(ai_core::TensorBufferView())); }},
       {"make_tensor_view", "mutable T for a read-only buffer", ErrorCode::invalid_config,
        "expected a const element type",
        [] { return outcome(ai_core::make_tensor_view<float, 2>(floats_view(Access::read_only))); }},
@@ -595,7 +633,7 @@ std::vector<BadInput> table() {
          p.managed.dl_tensor.device = {kDLCUDA, 100};
          return import(p);
        }},
-      {"from_dlpack", "CUDA device id -1", ErrorCode::invalid_config, "is out of range",
+      {"from_dlpack", "CUDA device id -1", ErrorCode::device_not_available, "is out of range",
        [] {
          VersionedProducer p({4}, std::nullopt);
          p.managed.dl_tensor.device = {kDLCUDA, -1};

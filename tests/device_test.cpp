@@ -5,6 +5,7 @@
 #include <ai_core/concepts.hpp>
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <gmock/gmock.h>

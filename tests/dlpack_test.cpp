@@ -2,8 +2,10 @@
 // Tests of <ai_core/dlpack.hpp> on the CPU: export (versioned and legacy) field by field, the
 // deleter called exactly once, import of hostile input (every validation), ownership on success
 // and failure, round trips through torch's own DLPack converter (at::fromDLPack / at::toDLPack).
+#include <ai_core/device.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <ATen/DLConvertor.h>  // the reference implementation, for round trips
@@ -16,6 +18,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,9 +76,20 @@ TEST(DLPackTest, DevicesMap) {
   EXPECT_THAT(ai_core::to_dlpack_device(c10::Device(c10::kCUDA)), HasMessage("no index"));
   EXPECT_THAT(ai_core::to_dlpack_device(c10::Device(c10::kMeta)),
               HasErrorCode(ErrorCode::device_mismatch));
+  // CUDA ordinals follow the one device-index rule (the cached probe's visible devices).
+  ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
+      ai_core::testing::FakeCudaProbe::with_devices(4)));
   AI_CORE_ASSERT_OK_AND_ASSIGN(DLDevice d, ai_core::to_dlpack_device(c10::Device(c10::kCUDA, 3)));
   EXPECT_EQ(d.device_type, kDLCUDA);
   EXPECT_EQ(d.device_id, 3);
+  EXPECT_THAT(ai_core::to_dlpack_device(c10::Device(c10::kCUDA, 4)),
+              AllOf(HasErrorCode(ErrorCode::device_not_available), HasMessage("4 CUDA device(s)")));
+  EXPECT_THAT(ai_core::to_dlpack_device(c10::Device(c10::kCUDA, -2)),
+              HasErrorCode(ErrorCode::device_not_available));
+  EXPECT_THAT(ai_core::from_dlpack_device({kDLCUDA, 4}),
+              HasErrorCode(ErrorCode::device_not_available));
+  EXPECT_THAT(ai_core::from_dlpack_device({kDLCUDA, 3}),
+              ::ai_core::testing::IsOkAndHolds(c10::Device(c10::kCUDA, 3)));
 }
 
 TEST(DLPackTest, ExportsVersionedFieldByFieldAndKeepsTheStorageAlive) {
@@ -294,6 +308,18 @@ TEST(DLPackTest, ImportsWhatTorchExports) {
   AI_CORE_ASSERT_OK_AND_ASSIGN(auto v,
                                (ai_core::make_tensor_view<const std::int32_t, 2>(b.view())));
   EXPECT_EQ(v(2, 1), 10);
+}
+
+TEST(DLPackTest, AnImportedBroadcastGivesOnlyConstTypedViews) {
+  // The producer does not mark a broadcast read-only; a writable TensorView of it would race.
+  at::Tensor t = at::arange(3, at::kInt).expand({2, 3});
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer b, ai_core::from_dlpack(at::toDLPackVersioned(t)));
+  ASSERT_FALSE(b.is_read_only());
+  EXPECT_THAT((ai_core::make_tensor_view<std::int32_t, 2>(b.view())),
+              AllOf(HasMessage("share an address"), HasMessage("stride 0")));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(auto v,
+                               (ai_core::make_tensor_view<const std::int32_t, 2>(b.view())));
+  EXPECT_EQ(v(1, 2), 2);
 }
 
 TEST(DLPackTest, EmptyBufferCannotBeExported) {

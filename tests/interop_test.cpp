@@ -3,16 +3,22 @@
 // buffer factories, the host path, overflow, size-0 and 0-dim tensors, to_tensor over caller
 // memory with the owner released exactly once (counted), output buffers, and the CUDA helpers'
 // errors on a machine or build without a GPU.
+#include <ai_core/device.hpp>
+#include <ai_core/dlpack.hpp>
 #include <ai_core/dtype.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <ATen/core/Tensor.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/imag.h>
+#include <ATen/ops/mul.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/quantize_per_tensor.h>
+#include <ATen/ops/sum.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/util/accumulate.h>
@@ -25,9 +31,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,8 +47,11 @@ using ::ai_core::BufferRequirements;
 using ::ai_core::Contiguity;
 using ::ai_core::DtypeSet;
 using ::ai_core::ErrorCode;
+using ::ai_core::Result;
+using ::ai_core::StreamHandle;
 using ::ai_core::TensorBuffer;
 using ::ai_core::TensorBufferView;
+using ::ai_core::Unexpected;
 using ::ai_core::testing::HasErrorCode;
 using ::ai_core::testing::HasMessage;
 using ::ai_core::testing::IsOk;
@@ -205,19 +216,19 @@ TEST(TensorBufferViewTest, FastPathAgreesWithTorchOnLayouts) {
   }
   for (const at::Tensor& t : tensors) {
     SCOPED_TRACE(::testing::PrintToString(t.sizes()) + " " + ::testing::PrintToString(t.strides()));
-    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v,
-                                 ai_core::as_host_buffer(t, {.contiguity = Contiguity::any}));
+    const BufferRequirements any_layout{.contiguity = Contiguity::any, .access = Access::read_only};
+    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v, ai_core::as_host_buffer(t, any_layout));
     EXPECT_EQ(v.is_contiguous(), t.is_contiguous());
-    EXPECT_EQ(v.data(), t.numel() == 0 ? nullptr : t.data_ptr());
+    EXPECT_EQ(v.data(), t.numel() == 0 ? nullptr : t.const_data_ptr());
     EXPECT_THAT(v.sizes(), ::testing::ElementsAreArray(t.sizes().vec()));
     EXPECT_THAT(v.strides(), ::testing::ElementsAreArray(t.strides().vec()));
     EXPECT_EQ(v.numel(), t.numel());
     for (std::int64_t d = v.rank(); d < static_cast<std::int64_t>(ai_core::kMaxBufferRank); ++d) {
       EXPECT_EQ(v.sizes().data()[d], 0);  // zero past the rank
     }
-    EXPECT_EQ(ai_core::as_host_buffer(t).has_value(), t.is_contiguous());
-    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer b,
-                                 ai_core::make_host_buffer(t, {.contiguity = Contiguity::any}));
+    EXPECT_EQ(ai_core::as_host_buffer(t, {.access = Access::read_only}).has_value(),
+              t.is_contiguous());
+    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer b, ai_core::make_host_buffer(t, any_layout));
     EXPECT_EQ(b.data(), v.data());
     EXPECT_EQ(b.byte_size(), v.byte_size());
     EXPECT_TRUE(b.owns_storage());
@@ -341,6 +352,175 @@ TEST(TensorBufferViewTest, WrongDeviceIsADeviceMismatch) {
   EXPECT_THAT(ai_core::make_cuda_buffer(t), HasErrorCode(ErrorCode::device_mismatch));
   at::Tensor meta = at::empty({2}, at::TensorOptions().device(c10::kMeta));
   EXPECT_THAT(ai_core::as_cuda_buffer(meta), HasMessage("meta tensors have no data"));
+}
+
+// --- writable access: autograd, inference tensors, overlap, bounds
+// -----------------------------------------------------------------
+
+std::int64_t version_of(const at::Tensor& t) {
+  return static_cast<std::int64_t>(t.unsafeGetTensorImpl()->version_counter().current_version());
+}
+
+TEST(WritableAccessTest, BumpsTheVersionCounterLikeAnInPlaceOpAndReadOnlyDoesNot) {
+  at::Tensor t = cpu_floats({2, 3});
+  const std::int64_t v0 = version_of(t);
+  ASSERT_THAT(ai_core::as_host_buffer(t, {.access = Access::read_only}), IsOk());
+  ASSERT_THAT(ai_core::make_host_buffer(t, {.access = Access::read_only}), IsOk());
+  EXPECT_EQ(version_of(t), v0);
+  ASSERT_THAT(ai_core::as_host_buffer(t), IsOk());
+  EXPECT_EQ(version_of(t), v0 + 1);
+  ASSERT_THAT(ai_core::make_host_buffer(t), IsOk());
+  EXPECT_EQ(version_of(t), v0 + 2);
+  // A view shares its base's counter, as torch's in-place ops on views do.
+  at::Tensor column = t.select(1, 0);
+  ASSERT_THAT(ai_core::as_host_buffer(column, {.contiguity = Contiguity::any}), IsOk());
+  EXPECT_EQ(version_of(t), v0 + 3);
+  // A failed request changes nothing.
+  EXPECT_FALSE(ai_core::as_host_buffer(t, {.dtypes = {at::kHalf}}).has_value());
+  EXPECT_EQ(version_of(t), v0 + 3);
+}
+
+TEST(WritableAccessTest, WriteToATensorSavedForBackwardMakesBackwardRaiseAsTorchDoes) {
+  const auto forward = [](const at::Tensor& x) {
+    at::Tensor w = at::ones({3});
+    w.set_requires_grad(true);
+    return at::sum(at::mul(x, w));  // saves x for the gradient of w
+  };
+  at::Tensor x = cpu_floats({3});
+  at::Tensor loss = forward(x);
+  AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView buffer, ai_core::as_host_buffer(x));
+  static_cast<float*>(buffer.data())[0] = 100.0f;
+  EXPECT_THAT([&] { loss.backward(); }, ::testing::ThrowsMessage<c10::Error>(::testing::HasSubstr(
+                                            "modified by an inplace operation")));
+  // Reading does not count as a modification.
+  at::Tensor y = cpu_floats({3});
+  at::Tensor loss2 = forward(y);
+  ASSERT_THAT(ai_core::as_host_buffer(y, {.access = Access::read_only}), IsOk());
+  EXPECT_NO_THROW(loss2.backward());
+}
+
+TEST(WritableAccessTest, TensorsThatRequireGradAreWritableOnlyWithoutGradMode) {
+  at::Tensor leaf = cpu_floats({4});
+  leaf.set_requires_grad(true);
+  at::Tensor non_leaf = at::mul(leaf, 2.0);
+  for (const at::Tensor* t : {&leaf, &non_leaf}) {
+    SCOPED_TRACE(t == &leaf ? "leaf" : "non-leaf");
+    EXPECT_THAT(ai_core::as_host_buffer(*t, {.name = "w"}),
+                AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("requires grad"),
+                      HasMessage("grad mode"), HasMessage("(tensor 'w')")));
+    EXPECT_THAT(ai_core::make_host_buffer(*t), HasMessage("requires grad"));
+    EXPECT_THAT(ai_core::as_host_buffer(*t, {.access = Access::read_only}), IsOk());
+  }
+  EXPECT_THAT(ai_core::as_host_buffer(leaf), HasMessage("a leaf tensor that requires grad"));
+  // Without grad mode (an optimizer step), the write is allowed and counted.
+  at::NoGradGuard no_grad;
+  const std::int64_t v0 = version_of(leaf);
+  EXPECT_THAT(ai_core::as_host_buffer(leaf), IsOk());
+  EXPECT_THAT(ai_core::make_host_buffer(leaf), IsOk());
+  EXPECT_EQ(version_of(leaf), v0 + 2);
+}
+
+TEST(WritableAccessTest, InferenceTensorsAreWritableOnlyInInferenceMode) {
+  at::Tensor t;
+  {
+    c10::InferenceMode guard;
+    t = cpu_floats({4});
+    EXPECT_THAT(ai_core::as_host_buffer(t), IsOk());
+    EXPECT_THAT(ai_core::make_host_buffer(t), IsOk());
+  }
+  EXPECT_THAT(ai_core::as_host_buffer(t),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("inference tensor"),
+                    HasMessage("outside InferenceMode")));
+  EXPECT_THAT(ai_core::make_host_buffer(t), HasMessage("inference tensor"));
+  EXPECT_THAT(ai_core::as_host_buffer(t, {.access = Access::read_only}), IsOk());
+}
+
+TEST(WritableAccessTest, OverlappingLayoutsAreRefusedForWritingAndAllowedForReading) {
+  struct Case {
+    std::string name;
+    at::Tensor tensor;
+    std::string message;
+  };
+  const std::vector<Case> overlapping = {
+      {"expand (stride 0)", cpu_floats({3}).expand({2, 3}), "stride 0"},
+      {"unfold with step below size", cpu_floats({6}).unfold(0, 3, 1), "overlap"},
+      {"as_strided onto itself", cpu_floats({4}).as_strided({2, 2}, {1, 1}), "overlap"},
+  };
+  const BufferRequirements write{.contiguity = Contiguity::any, .name = "out"};
+  const BufferRequirements read{.contiguity = Contiguity::any, .access = Access::read_only};
+  for (const Case& c : overlapping) {
+    SCOPED_TRACE(c.name);
+    const std::int64_t v0 = version_of(c.tensor);
+    EXPECT_THAT(ai_core::as_host_buffer(c.tensor, write),
+                AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage(c.message),
+                      HasMessage("share an address"), HasMessage("(tensor 'out')")));
+    EXPECT_THAT(ai_core::make_host_buffer(c.tensor, write), HasMessage(c.message));
+    EXPECT_EQ(version_of(c.tensor), v0);
+    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBufferView v, ai_core::as_host_buffer(c.tensor, read));
+    // A typed view inherits the rule: const elements only.
+    EXPECT_THAT((ai_core::make_tensor_view<const float, 2>(v)), IsOk());
+    const std::vector<std::int64_t> sizes = c.tensor.sizes().vec();
+    const std::vector<std::int64_t> strides = c.tensor.strides().vec();
+    EXPECT_THAT(TensorBufferView::from_raw(v.data(), v.byte_size(), at::kFloat, sizes, strides,
+                                           c10::Device(c10::kCPU)),
+                HasMessage(c.message));
+    AI_CORE_ASSERT_OK_AND_ASSIGN(
+        TensorBufferView raw,
+        TensorBufferView::from_raw(v.data(), v.byte_size(), at::kFloat, sizes, strides,
+                                   c10::Device(c10::kCPU), Access::read_only));
+    EXPECT_TRUE(raw.is_read_only());
+  }
+  // Strided layouts whose elements have their own addresses stay writable.
+  for (const at::Tensor& t :
+       {cpu_floats({3, 4}).t(), cpu_floats({8}).slice(0, 0, 8, 3),
+        cpu_floats({2, 3, 4}).permute({2, 0, 1}), cpu_floats({1, 1}).as_strided({1, 1}, {0, 0}),
+        cpu_floats({6}).unfold(0, 2, 2)}) {
+    SCOPED_TRACE(::testing::PrintToString(t.strides()));
+    EXPECT_THAT(ai_core::as_host_buffer(t, write), IsOk());
+  }
+}
+
+TEST(WritableAccessTest, ATypedWritableViewOfAnOverlappingBufferIsAnError) {
+  // A view that claims write access over an overlapping layout (a DLPack producer may say so)
+  // still cannot become a writable TensorView.
+  float memory[3] = {};
+  const std::int64_t sizes[] = {2, 3};
+  const std::int64_t strides[] = {0, 1};
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView read, TensorBufferView::from_raw(memory, 12, at::kFloat, sizes, strides,
+                                                        c10::Device(c10::kCPU), Access::read_only));
+  EXPECT_THAT((ai_core::make_tensor_view<float, 2>(read)), HasMessage("read-only"));
+  EXPECT_THAT((ai_core::make_tensor_view<const float, 2>(read)), IsOk());
+}
+
+TEST(WritableAccessTest, AViewReachingPastItsStorageIsAnError) {
+  // The storage shrunk under the tensor: its last element now lies outside.
+  at::Tensor t = cpu_floats({4});
+  t.storage().set_nbytes(8);
+  for (Access access : {Access::read_write, Access::read_only}) {
+    SCOPED_TRACE(static_cast<int>(access));
+    EXPECT_THAT(ai_core::as_host_buffer(t, {.access = access}),
+                AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("reach byte 16"),
+                      HasMessage("storage holds 8 bytes")));
+    EXPECT_THAT(ai_core::make_host_buffer(t, {.access = access}), HasMessage("storage holds"));
+  }
+  // A storage offset counts too.
+  at::Tensor tail = cpu_floats({8}).slice(0, 4);
+  tail.storage().set_nbytes(24);
+  EXPECT_THAT(ai_core::as_host_buffer(tail), HasMessage("reach byte 32"));
+  at::Tensor fits = cpu_floats({8}).slice(0, 4);
+  EXPECT_THAT(ai_core::as_host_buffer(fits), IsOk());
+}
+
+TEST(WritableAccessTest, TypedViewOfANullViewWithElementsIsAnError) {
+  EXPECT_THAT((ai_core::make_tensor_view<float, 0>(TensorBufferView())),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("data is null"),
+                    HasMessage("1 elements")));
+  const std::int64_t sizes[] = {0};
+  AI_CORE_ASSERT_OK_AND_ASSIGN(
+      TensorBufferView empty,
+      TensorBufferView::from_raw(nullptr, 0, at::kFloat, sizes, {}, c10::Device(c10::kCPU)));
+  EXPECT_THAT((ai_core::make_tensor_view<float, 1>(empty)), IsOk());
 }
 
 // Note: torch refuses to build a tensor whose byte span overflows int64 (as_strided checks it),
@@ -639,6 +819,170 @@ TEST(OutputBufferTest, OutOfMemoryNamesTheRequestedBytes) {
   // The process still allocates afterwards.
   const std::int64_t small[] = {4};
   EXPECT_THAT(ai_core::allocate_output_buffer(small, at::kFloat, c10::Device(c10::kCPU)), IsOk());
+}
+
+// --- one device-index rule in every entry point (Note [one device-index rule])
+// -----------------------------------------------------------------
+
+/// Every entry point that takes a device, called with `device`; returns its error, if any.
+struct DeviceEntryPoint {
+  std::string name;
+  std::function<std::optional<ai_core::CoreError>(c10::Device)> call;
+  bool cuda_only = false;  // a CPU device is a device_mismatch there
+};
+
+template <class R>
+std::optional<ai_core::CoreError> error_of(const R& result) {
+  if (result.has_value()) return std::nullopt;
+  return result.error();
+}
+
+/// A view of 16 bytes of host memory that claims to live on `device`, made while a fake probe
+/// shows 128 CUDA devices (the view describes memory; nothing touches the device).
+Result<TensorBufferView> raw_view_seen_by_128_devices(c10::Device device) {
+  static float memory[4] = {};
+  static const std::int64_t sizes[] = {4};
+  ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
+      ai_core::testing::FakeCudaProbe::with_devices(128)));
+  return TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {}, device);
+}
+
+std::vector<DeviceEntryPoint> device_entry_points() {
+  static float memory[4] = {};
+  static const std::int64_t sizes[] = {4};
+  return {
+      {"from_raw",
+       [](c10::Device d) {
+         return error_of(TensorBufferView::from_raw(memory, 16, at::kFloat, sizes, {}, d));
+       }},
+      {"to_tensor",
+       [](c10::Device d) -> std::optional<ai_core::CoreError> {
+         // The view is made while a probe shows the device (from_raw applies the rule too, so
+         // a view naming a device that never exists cannot be made), then the device goes away.
+         auto view = raw_view_seen_by_128_devices(d);
+         if (!view) return view.error();
+         return error_of(ai_core::to_tensor(*view, BufferOwner()));
+       }},
+      {"allocate_output_buffer",
+       [](c10::Device d) {
+         return error_of(ai_core::allocate_output_buffer(sizes, at::kFloat, d));
+       }},
+      {"CudaEvent::create", [](c10::Device d) { return error_of(ai_core::CudaEvent::create(d)); },
+       true},
+      {"wait_stream",
+       [](c10::Device d) {
+         return error_of(ai_core::wait_stream(nullptr, reinterpret_cast<void*>(1), d));
+       },
+       true},
+      {"to_dlpack_device", [](c10::Device d) { return error_of(ai_core::to_dlpack_device(d)); }},
+      {"from_dlpack_device",
+       [](c10::Device d) -> std::optional<ai_core::CoreError> {
+         if (!d.is_cuda()) return std::nullopt;  // DLPack has no way to say cpu:5 or cuda
+         return error_of(ai_core::from_dlpack_device({kDLCUDA, d.index()}));
+       }},
+      {"check_device", [](c10::Device d) { return error_of(ai_core::check_device(d)); }},
+  };
+}
+
+TEST(DeviceIndexTest, EveryEntryPointAppliesTheOneRule) {
+  ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
+      ai_core::testing::FakeCudaProbe::with_devices(2)));
+  struct Case {
+    c10::Device device;
+    std::string message;
+  };
+  const std::vector<Case> refused = {
+      {c10::Device(c10::kCUDA, -2), "-2 is not a device index"},
+      {c10::Device(c10::kCUDA, 2), "2 CUDA device(s) visible: cuda:0 (Fake GPU 0"},
+      {c10::Device(c10::kCUDA, 7), "cuda:1 (Fake GPU 1"},
+      {c10::Device(c10::kCPU, 5), "the CPU has the index 0 only"},
+  };
+  for (const DeviceEntryPoint& entry : device_entry_points()) {
+    for (const Case& c : refused) {
+      SCOPED_TRACE(entry.name + " " + c.device.str());
+      if (entry.name == "from_dlpack_device" && !c.device.is_cuda()) continue;
+      std::optional<ai_core::CoreError> error;
+      ASSERT_NO_THROW(error = entry.call(c.device));
+      ASSERT_TRUE(error.has_value());
+      if (entry.cuda_only && c.device.is_cpu()) {
+        EXPECT_EQ(error->code(), ErrorCode::device_mismatch) << error->to_string();
+        continue;
+      }
+      EXPECT_EQ(error->code(), ErrorCode::device_not_available) << error->to_string();
+      // DLPack names its own field: "device id -2 is out of range".
+      const bool dlpack_id = entry.name == "from_dlpack_device" && c.device.index() < 0;
+      EXPECT_THAT(error->to_string(),
+                  ::testing::HasSubstr(dlpack_id ? "device id -2 is out of range" : c.message));
+    }
+  }
+  // The same probe decides get_device: cuda:1 exists, cuda:2 does not.
+  EXPECT_THAT(ai_core::get_device(ai_core::DeviceConfig{}.with_cuda_device(1)), IsOk());
+  EXPECT_THAT(ai_core::check_device(c10::Device(c10::kCUDA, 1)), IsOk());
+  EXPECT_THAT(ai_core::get_device(ai_core::DeviceConfig{}.with_cuda_device(2)),
+              HasErrorCode(ErrorCode::device_not_available));
+  EXPECT_EQ(ai_core::visible_cuda_device_count(), 2);
+  EXPECT_THAT(ai_core::check_device(c10::Device(c10::kCPU, 0)), IsOk());
+  EXPECT_THAT(ai_core::check_device(c10::Device(c10::kCUDA)), HasMessage("has no index"));
+  EXPECT_THAT(ai_core::check_device(c10::Device(c10::kXPU, 0)),
+              HasErrorCode(ErrorCode::device_mismatch));
+}
+
+/// A probe that throws: the exception comes from below every entry point.
+class ThrowingProbe : public ai_core::CudaProbe {
+ public:
+  ai_core::CudaProbeResult probe(const ai_core::CudaProbeOptions& /*options*/) override {
+    throw std::runtime_error("fake driver crash");
+  }
+};
+
+TEST(DeviceIndexTest, AnExceptionFromBelowNeverLeavesAnEntryPoint) {
+  // 1. The probe throws: every entry point reports no visible device, naming the exception.
+  {
+    ai_core::testing::ScopedCudaProbe probe(std::make_shared<ThrowingProbe>());
+    for (const DeviceEntryPoint& entry : device_entry_points()) {
+      SCOPED_TRACE(entry.name);
+      std::optional<ai_core::CoreError> error;
+      ASSERT_NO_THROW(error = entry.call(c10::Device(c10::kCUDA, 0)));
+      ASSERT_TRUE(error.has_value());
+      EXPECT_EQ(error->code(), ErrorCode::device_not_available);
+      EXPECT_THAT(error->to_string(), ::testing::HasSubstr("fake driver crash"));
+    }
+    EXPECT_THAT(
+        ai_core::get_device(ai_core::DeviceConfig{}.with_fallback(ai_core::FallbackPolicy::error)),
+        AllOf(HasErrorCode(ErrorCode::device_not_available), HasMessage("fake driver crash")));
+  }
+  // 2. The probe claims devices CUDA does not have: torch and the CUDA runtime throw or fail
+  // below the check, and every entry point still returns (an error or, for the functions that
+  // touch no device, a value).
+  ai_core::testing::ScopedCudaProbe probe(std::make_shared<ai_core::testing::FakeCudaProbe>(
+      ai_core::testing::FakeCudaProbe::with_devices(128)));
+  const c10::Device absent(c10::kCUDA, 120);
+  for (const DeviceEntryPoint& entry : device_entry_points()) {
+    SCOPED_TRACE(entry.name);
+    std::optional<ai_core::CoreError> error;
+    ASSERT_NO_THROW(error = entry.call(absent));
+    if (entry.name == "allocate_output_buffer" || entry.name == "CudaEvent::create" ||
+        entry.name == "wait_stream") {
+      ASSERT_TRUE(error.has_value());
+      EXPECT_THAT(error->to_string(), ::testing::HasSubstr("cuda:120"));
+    }
+  }
+  // release_after reaches CudaEvent::create through an owning buffer on that device.
+  auto view = raw_view_seen_by_128_devices(absent);
+  ASSERT_THAT(view, IsOk());
+  Result<at::Tensor> tensor = Unexpected(ai_core::CoreError::invalid_config("not run"));
+  ASSERT_NO_THROW(tensor = ai_core::to_tensor(*view, BufferOwner()));
+  if (tensor) {
+    AI_CORE_ASSERT_OK_AND_ASSIGN(TensorBuffer buffer, ai_core::make_cuda_buffer(*tensor));
+    Result<void> parked;
+    ASSERT_NO_THROW(parked = ai_core::release_after(nullptr, buffer));
+    EXPECT_THAT(parked, HasMessage("cuda:120"));
+    EXPECT_EQ(ai_core::collect_released_buffers(), 0);
+  }
+  // The stream lookup is noexcept: no stream for a device CUDA does not have.
+  StreamHandle stream = reinterpret_cast<StreamHandle>(1);
+  ASSERT_NO_THROW(stream = view->stream());
+  EXPECT_EQ(stream, nullptr);
 }
 
 // --- CUDA helpers without a GPU

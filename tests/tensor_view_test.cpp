@@ -135,8 +135,9 @@ TEST(TensorViewTest, ThirtyTwoBitVariantChecksTheLargestReachableOffset) {
   const std::int64_t zero[] = {0};
   AI_CORE_ASSERT_OK_AND_ASSIGN(
       TensorBufferView broadcast,
-      TensorBufferView::from_raw(memory, 1, at::kByte, wide, zero, c10::Device(c10::kCPU)));
-  EXPECT_THAT((ai_core::make_tensor_view32<std::uint8_t, 1>(broadcast)),
+      TensorBufferView::from_raw(memory, 1, at::kByte, wide, zero, c10::Device(c10::kCPU),
+                                 ai_core::Access::read_only));
+  EXPECT_THAT((ai_core::make_tensor_view32<const std::uint8_t, 1>(broadcast)),
               HasMessage("reach past 2^31-1"));
 }
 

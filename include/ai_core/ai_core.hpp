@@ -5,6 +5,8 @@
 
 #include <ai_core/concepts.hpp>
 #include <ai_core/device.hpp>
+#include <ai_core/device_report.hpp>
+#include <ai_core/device_selection.hpp>
 #include <ai_core/dispatch.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/dtype.hpp>
@@ -12,11 +14,14 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/make_tensor_view.hpp>
 #include <ai_core/memory.hpp>
 #include <ai_core/metrics.hpp>
 #include <ai_core/precision.hpp>
 #include <ai_core/run_metadata.hpp>
 #include <ai_core/seed.hpp>
+#include <ai_core/streams.hpp>
+#include <ai_core/tensor_buffer.hpp>
 #include <ai_core/tensor_view.hpp>
 #include <ai_core/torch_error.hpp>
 #include <ai_core/trace.hpp>

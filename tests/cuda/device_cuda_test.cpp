@@ -5,6 +5,7 @@
 // warning once. Every test skips with a message when no CUDA device is visible.
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 
 #include <cuda_runtime_api.h>
 #include <gmock/gmock.h>

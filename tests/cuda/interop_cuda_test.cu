@@ -4,6 +4,7 @@
 // shown by pointer identity; to_tensor over cudaMalloc memory frees exactly once; an owning buffer
 // outlives its tensor; event-based synchronisation across two streams; release_after.
 #include <ai_core/cuda/dtype.hpp>
+#include <ai_core/device.hpp>
 #include <ai_core/dlpack.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/tensor_view.hpp>
@@ -27,6 +28,7 @@ using ::ai_core::TensorBuffer;
 using ::ai_core::TensorBufferView;
 using ::ai_core::TensorView;
 using ::ai_core::testing::HasErrorCode;
+using ::ai_core::testing::HasMessage;
 using ::ai_core::testing::IsOk;
 
 #define SKIP_WITHOUT_GPU()                                                        \
@@ -192,6 +194,40 @@ TEST(InteropCudaTest, ReleaseAfterKeepsMemoryUntilTheStreamPassed) {
   EXPECT_EQ(g_frees.load(), 0);  // the kernel still runs: the memory is parked, not freed
   EXPECT_EQ(ai_core::collect_released_buffers(/*wait=*/true), 0);
   EXPECT_EQ(g_frees.load(), 1);
+}
+
+std::uint32_t version_of(const at::Tensor& t) {
+  return t.unsafeGetTensorImpl()->version_counter().current_version();
+}
+
+TEST(InteropCudaTest, WriteRulesAndTheDeviceIndexRuleOnTheGpu) {
+  SKIP_WITHOUT_GPU();
+  const auto opts = at::TensorOptions().device(c10::kCUDA, 0).dtype(at::kFloat);
+  at::Tensor t = at::zeros({8}, opts);
+  const auto v0 = version_of(t);
+  ASSERT_THAT(ai_core::as_cuda_buffer(t, {.access = ai_core::Access::read_only}), IsOk());
+  EXPECT_EQ(version_of(t), v0);
+  ASSERT_THAT(ai_core::as_cuda_buffer(t), IsOk());
+  ASSERT_THAT(ai_core::make_cuda_buffer(t), IsOk());
+  EXPECT_EQ(version_of(t), v0 + 2);  // writable access counts as an in-place op
+  at::Tensor row = at::zeros({4}, opts);
+  at::Tensor broadcast = row.expand({2, 4});
+  EXPECT_THAT(ai_core::as_cuda_buffer(broadcast, {.contiguity = ai_core::Contiguity::any}),
+              HasMessage("share an address"));
+  EXPECT_THAT(ai_core::as_cuda_buffer(broadcast, {.contiguity = ai_core::Contiguity::any,
+                                                  .access = ai_core::Access::read_only}),
+              IsOk());
+  // The real probe: the last visible ordinal passes, the next one is device_not_available,
+  // with no exception from torch's device guard. (to_dlpack_device is covered by dlpack_test: nvcc
+  // 13.0's front end fails with an internal error on a matcher over Result<DLDevice> here.)
+  const int count = c10::cuda::device_count();
+  EXPECT_EQ(ai_core::visible_cuda_device_count(), count);
+  EXPECT_THAT(ai_core::check_device(c10::Device(c10::kCUDA, count - 1)), IsOk());
+  const c10::Device past(c10::kCUDA, static_cast<c10::DeviceIndex>(count));
+  EXPECT_THAT(ai_core::CudaEvent::create(past),
+              HasErrorCode(ai_core::ErrorCode::device_not_available));
+  EXPECT_THAT(ai_core::wait_stream(nullptr, nullptr, past),
+              HasErrorCode(ai_core::ErrorCode::device_not_available));
 }
 
 }  // namespace

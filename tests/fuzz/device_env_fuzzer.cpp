@@ -16,6 +16,7 @@
 #include <ai_core/device.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -22,11 +22,14 @@
 #include <ATen/ops/sum.h>
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -170,7 +173,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ptr == nullptr ||
       reinterpret_cast<std::uintptr_t>(ptr) % static_cast<std::uintptr_t>(element) == 0;
   const bool data_ok = ptr != nullptr || numel == 0;
-  const bool model_accepts = dtype_ok && fits && aligned && data_ok && device.is_cpu();
+  // Writable layouts must give each element its own address, by the documented test: the
+  // dimensions of extent > 1 sorted by stride, each stride larger than the largest offset the
+  // smaller strides reach (docs/interop.md, "Writes").
+  bool distinct = true;
+  if (layout_ok && numel > 0) {
+    std::vector<std::pair<__int128, __int128>> dims;  // (stride, size)
+    for (std::size_t d = 0; d < rank; ++d) {
+      if (sizes[d] > 1) dims.emplace_back(eff[d], sizes[d]);
+    }
+    std::sort(dims.begin(), dims.end());
+    __int128 reach = 0;
+    for (const auto& [stride, extent] : dims) {
+      if (stride <= reach) distinct = false;
+      reach += stride * (extent - 1);
+    }
+    if (distinct && numel <= 4096) {
+      // The test is sound: every offset really is distinct.
+      std::set<__int128> offsets;
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(numel); ++i) {
+        __int128 offset = 0;
+        std::int64_t rest = i;
+        for (std::size_t d = rank; d-- > 0;) {
+          offset += (rest % sizes[d]) * eff[d];
+          rest /= sizes[d];
+        }
+        require(offsets.insert(offset).second, "the overlap test passed a layout that overlaps");
+      }
+    }
+  }
+  const bool writable_ok = access == ai_core::Access::read_only || distinct;
+  const bool model_accepts =
+      dtype_ok && fits && aligned && data_ok && writable_ok && device.is_cpu();
 
   if (view.has_value()) {
     require(model_accepts, "from_raw accepted a layout the model rejects");
