@@ -6,6 +6,7 @@
 #include <ai_core/version.hpp>
 
 #include "device_internal.hpp"
+#include "json_internal.hpp"
 
 #include <torch/headeronly/version.h>
 
@@ -138,92 +139,10 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 // above U+10FFFF) each become U+FFFD, and the report's "invalid_utf8_replaced" says whether any
 // did: environment values are bytes, and JSON can carry only Unicode.
 
-/// Returns the length of the well-formed UTF-8 sequence at the start of `text` and its code point,
-/// or 0 when `text` does not start with one.
-std::size_t decode_utf8(std::string_view text, char32_t* code_point) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // the range of the second byte
-  unsigned char high = 0xbf;
-  char32_t value = 0;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    value = lead & 0x1f;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    value = lead & 0x0f;
-    if (lead == 0xe0) low = 0xa0;   // no overlong forms
-    if (lead == 0xed) high = 0x9f;  // no surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    value = lead & 0x07;
-    if (lead == 0xf0) low = 0x90;   // no overlong forms
-    if (lead == 0xf4) high = 0x8f;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
-  for (std::size_t i = 1; i < length; ++i) {
-    const unsigned char next = byte(i);
-    if (next < (i == 1 ? low : 0x80) || next > (i == 1 ? high : 0xbf)) return 0;
-    value = (value << 6) | (next & 0x3f);
-  }
-  *code_point = value;
-  return length;
-}
-
-void append_u_escape(std::string& out, unsigned unit) {
-  char escaped[8];
-  std::snprintf(escaped, sizeof escaped, "\\u%04x", unit);
-  out += escaped;
-}
-
 /// Appends `text` as a JSON string (Note [doctor JSON encoding]); sets `*replaced` when a byte
 /// was not valid UTF-8.
 void append_json_string(std::string& out, std::string_view text, bool* replaced = nullptr) {
-  out += '"';
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-          if (byte < 0x20 || byte == 0x7f) {
-            append_u_escape(out, byte);
-          } else {
-            out += c;
-          }
-      }
-      ++i;
-      continue;
-    }
-    char32_t code_point = 0;
-    const std::size_t length = decode_utf8(text.substr(i), &code_point);
-    if (length == 0) {
-      append_u_escape(out, 0xfffd);
-      if (replaced != nullptr) *replaced = true;
-      ++i;
-      continue;
-    }
-    if (code_point > 0xffff) {
-      const char32_t v = code_point - 0x10000;
-      append_u_escape(out, static_cast<unsigned>(0xd800 + (v >> 10)));
-      append_u_escape(out, static_cast<unsigned>(0xdc00 + (v & 0x3ff)));
-    } else {
-      append_u_escape(out, static_cast<unsigned>(code_point));
-    }
-    i += length;
-  }
-  out += '"';
+  detail::append_json_string(out, text, {.ascii = true, .replaced = replaced});
 }
 
 void append_json_optional(std::string& out, const std::optional<std::string>& text,

@@ -16,6 +16,7 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/memory.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -1083,8 +1084,9 @@ Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
     std::string message = str_cat(what, ": out of memory allocating ", requested, " bytes (sizes ",
                                   sizes, ", ", dtype_name(dtype), ") on ", device);
     if (free) message += str_cat("; ", *free, " bytes free on the device");
-    return CoreError::oom(std::move(message), requested, free)
-        .with_context(str_cat("torch: ", converted.message()));
+    return with_allocator_view(CoreError::oom(std::move(message), requested, free)
+                                   .with_context(str_cat("torch: ", converted.message())),
+                               device);
   } catch (const std::exception&) {
     return detail::handled_exception_error().with_context(
         str_cat("in ", what, " of sizes ", sizes, " ", dtype_name(dtype), " on ", device));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// src/json_internal.hpp: the JSON string writer of the run metadata and the Chrome trace.
+// src/json_internal.hpp: the one JSON string writer: the doctor's report, the run metadata and
+// the Chrome trace.
 //
 // `append_json_string` writes any byte string as a valid JSON string literal: it decodes UTF-8 by
 // code point, escapes `"`, `\` and the control characters (U+0000..U+001F, plus U+007F and the
@@ -52,15 +53,33 @@ inline std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t&
   return length;
 }
 
+/// How `append_json_string` writes what is not plain ASCII.
+struct JsonStringOptions {
+  /// Writes every code point outside printable ASCII as a \uXXXX escape (a surrogate pair above
+  /// U+FFFF), so the document is ASCII; otherwise well-formed UTF-8 is copied as it is.
+  bool ascii = false;
+  /// Set to true when a byte was not part of well-formed UTF-8 (and became U+FFFD).
+  bool* replaced = nullptr;
+};
+
+/// Appends the \uXXXX escape of the UTF-16 unit `unit`.
+inline void append_json_u_escape(std::string& out, unsigned unit) {
+  constexpr char kHex[] = "0123456789abcdef";
+  out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(unit >> shift) & 0xF];
+}
+
 /// Appends `text` to `out` as a quoted JSON string (see the banner).
-inline void append_json_string(std::string& out, std::string_view text) {
+inline void append_json_string(std::string& out, std::string_view text,
+                               JsonStringOptions options = {}) {
   out += '"';
   std::size_t i = 0;
   while (i < text.size()) {
     char32_t code_point = 0;
     const std::size_t length = utf8_sequence(text, i, code_point);
     if (length == 0) {
-      out += "\\ufffd";
+      append_json_u_escape(out, 0xFFFD);
+      if (options.replaced != nullptr) *options.replaced = true;
       ++i;
       continue;
     }
@@ -74,11 +93,12 @@ inline void append_json_string(std::string& out, std::string_view text) {
       case U'\f': out += "\\f"; break;
       default:
         if (code_point < 0x20 || code_point == 0x7F || code_point == 0x2028 ||
-            code_point == 0x2029) {
-          constexpr char kHex[] = "0123456789abcdef";
-          const auto value = static_cast<unsigned>(code_point);
-          out += "\\u";
-          for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(value >> shift) & 0xF];
+            code_point == 0x2029 || (options.ascii && code_point > 0x7F && code_point <= 0xFFFF)) {
+          append_json_u_escape(out, static_cast<unsigned>(code_point));
+        } else if (options.ascii && code_point > 0xFFFF) {
+          const char32_t v = code_point - 0x10000;
+          append_json_u_escape(out, static_cast<unsigned>(0xD800 + (v >> 10)));
+          append_json_u_escape(out, static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
         } else {
           out.append(text.substr(i, length));
         }

@@ -38,6 +38,7 @@
 #include <ai_core/device.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/memory.hpp>
 #include <ai_core/torch_error.hpp>
 #include <ai_core/trace.hpp>
 
@@ -270,7 +271,11 @@ requires GpuDispatchable<Op>
             [[unlikely]] {
           return std::move(status).error();
         }
-        return capture([&] { return op.dispatch_gpu(input, current); });
+        auto result = capture([&] { return op.dispatch_gpu(input, current); });
+        if (!result.has_value() && result.error().code() == ErrorCode::out_of_memory) [[unlikely]] {
+          return with_allocator_view(std::move(result).error(), current);
+        }
+        return result;
       }
       case c10::DeviceType::CPU: {
         TraceRange range;
