@@ -39,6 +39,7 @@
 // purpose so that device selection works during static destruction.
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
 
 #include "device_internal.hpp"
 

@@ -16,6 +16,8 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -173,8 +175,9 @@ CoreError diagnose(const at::TensorBase& tensor, const BufferRequirements& req,
         str_cat("dtype mismatch: expected ", expected, ", got ", dtype_name(dtype), label));
   }
   if (impl->dim() > static_cast<std::int64_t>(kMaxBufferRank)) {
-    return CoreError::dim_mismatch(str_cat(fn, ": rank ", impl->dim(), " exceeds the maximum ",
-                                           kMaxBufferRank, " of a TensorBufferView", label));
+    return CoreError::dimension_mismatch(str_cat(fn, ": rank ", impl->dim(),
+                                                 " exceeds the maximum ", kMaxBufferRank,
+                                                 " of a TensorBufferView", label));
   }
   if (req.contiguity == Contiguity::copy_if_needed && !owning) {
     return CoreError::invalid_config(
@@ -522,12 +525,14 @@ Result<LayoutFacts> check_layout(std::span<const std::int64_t> sizes,
                                  std::span<const std::int64_t> strides, std::int64_t element_size,
                                  std::string_view what) {
   if (sizes.size() > kMaxBufferRank) {
-    return CoreError::dim_mismatch(str_cat(what, ": rank ", sizes.size(), " exceeds the maximum ",
-                                           kMaxBufferRank, " of a TensorBufferView"));
+    return CoreError::dimension_mismatch(str_cat(what, ": rank ", sizes.size(),
+                                                 " exceeds the maximum ", kMaxBufferRank,
+                                                 " of a TensorBufferView"));
   }
   if (strides.size() != sizes.size()) {
-    return CoreError::dim_mismatch(str_cat(what, ": ", strides.size(), " strides for ",
-                                           sizes.size(), " sizes; expected one stride per size"));
+    return CoreError::dimension_mismatch(str_cat(what, ": ", strides.size(), " strides for ",
+                                                 sizes.size(),
+                                                 " sizes; expected one stride per size"));
   }
   LayoutFacts facts;
   for (std::size_t d = 0; d < sizes.size(); ++d) {
@@ -583,9 +588,9 @@ CoreError tensor_view_error(const TensorBufferView& buffer, c10::ScalarType expe
                 " (the view's element type), got ", dtype_name(buffer.dtype())));
   }
   if (buffer.rank() != expected_rank) {
-    return CoreError::dim_mismatch(str_cat("make_tensor_view: rank mismatch: expected ",
-                                           expected_rank, " (the view's Rank), got ", buffer.rank(),
-                                           " (sizes ", buffer.sizes(), ")"));
+    return CoreError::dimension_mismatch(str_cat("make_tensor_view: rank mismatch: expected ",
+                                                 expected_rank, " (the view's Rank), got ",
+                                                 buffer.rank(), " (sizes ", buffer.sizes(), ")"));
   }
   if (wants_write && buffer.is_read_only()) {
     return CoreError::invalid_config(
@@ -629,8 +634,9 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
         str_cat(what, ": byte size ", byte_size, " is negative; expected >= 0"));
   }
   if (sizes.size() > kMaxBufferRank) {
-    return CoreError::dim_mismatch(str_cat(what, ": rank ", sizes.size(), " exceeds the maximum ",
-                                           kMaxBufferRank, " of a TensorBufferView"));
+    return CoreError::dimension_mismatch(str_cat(what, ": rank ", sizes.size(),
+                                                 " exceeds the maximum ", kMaxBufferRank,
+                                                 " of a TensorBufferView"));
   }
   std::int64_t compact[kMaxBufferRank] = {};
   if (strides.empty() && !sizes.empty()) {
@@ -750,8 +756,8 @@ Result<at::Tensor> to_tensor(const TensorBufferView& buffer, BufferOwner owner) 
     auto* thunk = new (std::nothrow) NullContextRelease{release};
     if (thunk == nullptr) {
       release(nullptr);
-      return CoreError::oom("to_tensor: allocating the owner's release thunk",
-                            sizeof(NullContextRelease));
+      return CoreError::out_of_memory("to_tensor: allocating the owner's release thunk",
+                                      sizeof(NullContextRelease));
     }
     context = thunk;
     release = &release_null_context;
@@ -850,7 +856,7 @@ Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
     std::string message = str_cat(what, ": out of memory allocating ", requested, " bytes (sizes ",
                                   sizes, ", ", dtype_name(dtype), ") on ", device);
     if (free) message += str_cat("; ", *free, " bytes free on the device");
-    return CoreError::oom(std::move(message), requested, free)
+    return CoreError::out_of_memory(std::move(message), requested, free)
         .with_context(str_cat("torch: ", converted.message()));
   }
 }

@@ -10,6 +10,8 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <cstdint>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #if AI_CORE_WITH_CUDA
+#  include <ai_core/cuda/error.hpp>
 #  include <c10/cuda/CUDAFunctions.h>
 #  include <c10/cuda/CUDAGuard.h>
 #  include <c10/cuda/CUDAStream.h>
@@ -59,11 +62,6 @@ std::optional<std::uint64_t> cuda_free_bytes(c10::DeviceIndex index) noexcept {
 }
 
 namespace {
-
-CoreError cuda_error(cudaError_t code, std::string_view what) {
-  return CoreError::cuda(static_cast<int>(code), cudaGetErrorName(code),
-                         str_cat(what, ": ", cudaGetErrorString(code)));
-}
 
 Result<void> check_cuda_device(c10::Device device, std::string_view what) {
   if (!device.is_cuda()) {
@@ -107,7 +105,7 @@ Result<CudaEvent> CudaEvent::create(c10::Device device) {
   cudaEvent_t event = nullptr;
   if (cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
       rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::create: cudaEventCreateWithFlags");
+    return from_cuda_error(rc, "CudaEvent::create: cudaEventCreateWithFlags");
   }
   return CudaEvent(static_cast<void*>(event), device);
 }
@@ -120,7 +118,7 @@ Result<void> CudaEvent::record(StreamHandle stream) {
   if (cudaError_t rc =
           cudaEventRecord(static_cast<cudaEvent_t>(event_), static_cast<cudaStream_t>(stream));
       rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::record: cudaEventRecord");
+    return from_cuda_error(rc, "CudaEvent::record: cudaEventRecord");
   }
   return {};
 }
@@ -132,7 +130,7 @@ Result<void> CudaEvent::block(StreamHandle stream) const {
   if (cudaError_t rc = cudaStreamWaitEvent(static_cast<cudaStream_t>(stream),
                                            static_cast<cudaEvent_t>(event_), 0);
       rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::block: cudaStreamWaitEvent");
+    return from_cuda_error(rc, "CudaEvent::block: cudaStreamWaitEvent");
   }
   return {};
 }
@@ -144,7 +142,7 @@ Result<bool> CudaEvent::query() const {
   const cudaError_t rc = cudaEventQuery(static_cast<cudaEvent_t>(event_));
   if (rc == cudaSuccess) return true;
   if (rc == cudaErrorNotReady) return false;
-  return detail::cuda_error(rc, "CudaEvent::query: cudaEventQuery");
+  return from_cuda_error(rc, "CudaEvent::query: cudaEventQuery");
 }
 
 Result<void> CudaEvent::synchronize() const {
@@ -152,7 +150,7 @@ Result<void> CudaEvent::synchronize() const {
     return CoreError::invalid_config("CudaEvent::synchronize: the event was moved from");
   }
   if (cudaError_t rc = cudaEventSynchronize(static_cast<cudaEvent_t>(event_)); rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::synchronize: cudaEventSynchronize");
+    return from_cuda_error(rc, "CudaEvent::synchronize: cudaEventSynchronize");
   }
   return {};
 }

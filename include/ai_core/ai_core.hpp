@@ -12,6 +12,8 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/tensor_view.hpp>
 #include <ai_core/torch_error.hpp>
 #include <ai_core/version.hpp>

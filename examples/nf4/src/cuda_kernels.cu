@@ -13,6 +13,7 @@
 #include <ai_core/cuda/dtype.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/tensor_view.hpp>
 
 #include <cuda_bf16.h>
@@ -147,9 +148,8 @@ __device__ __forceinline__ void store8<float>(float* out, const float (&v)[8]) {
 // bytes (bf16): a pure bandwidth problem, so the kernel is shaped for the memory system:
 // - one "chunk" is 8 elements: one 4-byte code load (ld.global.nc through `__ldg`) becomes one
 //   16-byte bf16 store (two for f32), and consecutive lanes take consecutive chunks, so a warp's
-//   store covers 512 contiguous bytes and writes every 32-byte sector whole. (A first version gave
-//   each lane 16 elements and two 16-byte stores 32 bytes apart: each store instruction then wrote
-//   half of every sector, and the H100 ran it at 0.56 of the copy bandwidth.) Block sizes are
+//   store covers 512 contiguous bytes and writes every 32-byte sector whole (two 16-byte stores
+//   32 bytes apart per lane would write half of every sector per instruction). Block sizes are
 //   powers of two >= 32, so a chunk never straddles two absmax blocks: one absmax load per chunk
 //   (the 8 chunks of a 64-block hit the same L1 line), and the block index is a shift, never a
 //   64-bit division;
