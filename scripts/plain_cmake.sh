@@ -17,6 +17,8 @@ if command -v ccache >/dev/null 2>&1; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_CUDA_COMPILER_LAUNCHER=ccache
   export CCACHE_BASEDIR="$(pwd)" CCACHE_NOHASHDIR=1
 fi
+# Parallel build steps (the default generator builds one at a time): no effect on what is built.
+export CMAKE_BUILD_PARALLEL_LEVEL=${JOBS:-$(nproc)}
 start=$SECONDS
 cmake -S . -B "$dir/b" -DCMAKE_PREFIX_PATH="$torch_prefix"
 cmake --build "$dir/b"

@@ -164,8 +164,21 @@ __device__ __forceinline__ void store8<float>(float* out, const float (&v)[8]) {
 // elements after the last full chunk take a per-element path.
 constexpr int kUnroll = 4;
 
+// The most threads one SM of the architecture being compiled keeps resident (CUDA C++ Programming
+// Guide, "Features and Technical Specifications"): 2048 on 8.0, 9.0 and 10.x, 1024 on 7.5, 1536 on
+// the others nvcc 13 supports. The launch bounds below ask for a full SM; asking more than the
+// architecture has is a ptxas error.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 900 || \
+    __CUDA_ARCH__ == 1000 || __CUDA_ARCH__ == 1030
+#  define NF4_INTERNAL_MAX_THREADS_PER_SM 2048
+#elif __CUDA_ARCH__ == 750
+#  define NF4_INTERNAL_MAX_THREADS_PER_SM 1024
+#else
+#  define NF4_INTERNAL_MAX_THREADS_PER_SM 1536
+#endif
+
 template <class T>
-__global__ void __launch_bounds__(kThreads, 2048 / kThreads)
+__global__ void __launch_bounds__(kThreads, NF4_INTERNAL_MAX_THREADS_PER_SM / kThreads)
     dequantize_chunks(ai_core::TensorView<const std::uint8_t, 1> code_view,
                       ai_core::TensorView<const float, 1> absmax_view,
                       ai_core::TensorView<T, 1> out_view, std::int64_t num_chunks,
