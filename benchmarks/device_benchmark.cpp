@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Device selection costs, side by side with the libtorch way of asking "is there CUDA?".
-// Goal (issue 5): cached `get_device` <= 10 ns; `torch::cuda::is_available()` measured 8.3 ns on
-// the H100 host (../shared/anchors/RESULTS.md). `<torch/cuda.h>` is included here only.
+// The goal and the figures are in docs/benchmarks.md. `<torch/cuda.h>` is included here only.
 //   BM_GetDevice_CachedCudaPath     cuda:0 from a fake 2-device probe (the CUDA branch, any
-//   machine) BM_GetDevice_CachedSystemProbe  the real probe: cuda:0 on a GPU machine, CPU fallback
-//   without BM_GetDevice_ForceCpu           force_cpu (no probe) BM_WarnIfCpu_AlreadyWarned the
-//   warn-once fast path of a known component BM_CudaAvailable_Cached ai_core::cuda_available()
+//                                   machine)
+//   BM_GetDevice_CachedSystemProbe  the real probe: cuda:0 on a GPU machine, CPU fallback without
+//   BM_GetDevice_ForceCpu           force_cpu (no probe)
+//   BM_WarnIfCpu_AlreadyWarned      the warn-once fast path of a known component
+//   BM_CudaAvailable_Cached         ai_core::cuda_available()
 //   BM_FromEnv_NothingSet / _ThreeVariablesSet / _LookupFunction   reading the environment
 //   BM_TorchCudaIsAvailable         torch::cuda::is_available()
 //   BM_TorchCudaDeviceCount         torch::cuda::device_count()

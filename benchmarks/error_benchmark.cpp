@@ -10,6 +10,8 @@
 // propagation), so the compiler cannot fold frames together.
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -7,12 +7,19 @@ include_guard(GLOBAL)
 include(AiCoreTorch)
 
 # torch's CMake takes the CUDA architectures from TORCH_CUDA_ARCH_LIST (variable, else the
-# environment) or detects the card. Keep the environment's value in the cache, so a re-configure
-# that ninja starts without that environment compiles for the same architectures (torch's
-# fallback list on a machine without a GPU names architectures nvcc 13 no longer supports).
+# environment). Keep the environment's value in the cache, so a re-configure that ninja starts
+# without that environment compiles for the same architectures; without either, choose the list
+# once (Note [CUDA architectures] in AiCoreTorch.cmake) from the CMAKE_CUDA_ARCHITECTURES the user
+# gave (AiCoreOptions.cmake reads it before CMake fills in its own default).
 if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND DEFINED ENV{TORCH_CUDA_ARCH_LIST})
   set(TORCH_CUDA_ARCH_LIST "$ENV{TORCH_CUDA_ARCH_LIST}" CACHE STRING
       "CUDA architectures for torch's CMake (taken from the environment at first configure)")
+elseif(NOT DEFINED TORCH_CUDA_ARCH_LIST)
+  ai_core_default_cuda_arch_list(_ai_core_arch_list "${AI_CORE_USER_CUDA_ARCHITECTURES}")
+  if(_ai_core_arch_list)
+    set(TORCH_CUDA_ARCH_LIST "${_ai_core_arch_list}" CACHE STRING
+        "CUDA architectures for torch's CMake (chosen at first configure; Note [CUDA architectures])")
+  endif()
 endif()
 ai_core_find_torch()
 if(NOT AI_CORE_IS_TOP_LEVEL)

@@ -6,6 +6,12 @@ include(CheckLanguage)
 
 string(COMPARE EQUAL "${CMAKE_SOURCE_DIR}" "${PROJECT_SOURCE_DIR}" AI_CORE_IS_TOP_LEVEL)
 
+# A top-level build without a build type (the plain `cmake -S . -B b`) is a Release build, like
+# scripts/build.sh's; consumers' build types are never changed.
+if(AI_CORE_IS_TOP_LEVEL AND NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type (Release when none is given)" FORCE)
+endif()
+
 option(AI_CORE_BUILD_TESTS "Build the ai_core tests" ${AI_CORE_IS_TOP_LEVEL})
 option(AI_CORE_BUILD_BENCHMARKS "Build the ai_core benchmarks" ${AI_CORE_IS_TOP_LEVEL})
 option(AI_CORE_BUILD_EXAMPLES "Build the ai_core examples" ${AI_CORE_IS_TOP_LEVEL})
@@ -29,6 +35,13 @@ if(NOT DEFINED AI_CORE_WITH_CUDA)
 endif()
 option(AI_CORE_WITH_CUDA "Compile ai_core's CUDA paths (needs nvcc and a CUDA build of libtorch)"
        ${_ai_core_cuda_default})
+# The CUDA architectures the user asked for, read before enable_language(CUDA) fills in CMake's
+# default (Note [CUDA architectures] in AiCoreTorch.cmake).
+if(DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(AI_CORE_USER_CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
+else()
+  set(AI_CORE_USER_CUDA_ARCHITECTURES "")
+endif()
 if(AI_CORE_WITH_CUDA)
   enable_language(CUDA)
   # CUDA translation units are C++20 (nvcc 13 has no C++23). CMake before 3.26 does not know

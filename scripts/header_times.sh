@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Measures the parse time of each public header (and of the umbrella header) the way
-# ../shared/anchors/COMPILE-TIMES.md measured libtorch's: `g++ -std=c++20 -O0 -fsyntax-only` of a
+# Measures the parse time of each public header (and of the umbrella header) the way libtorch's
+# are measured in docs/benchmarks.md: `g++ -std=c++20 -O0 -fsyntax-only` of a
 # translation unit with one include, median of 3, next to <torch/torch.h> and <ATen/core/Tensor.h>
 # on the same machine. Goals: umbrella <= 2.5 s; error.hpp and concepts.hpp alone <= 1.0 s.
 #   Usage: scripts/header_times.sh [build-dir]   (the build dir holds the generated headers)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The reliability stage of CI (issue: sanitizers, fuzzing, bad-input suite), run by scripts/test.sh
+# The reliability stage of CI (sanitizers, fuzzing, the bad-input suite), run by scripts/test.sh
 # after the main suite. Each stage has its own build folder and builds incrementally:
 #   asan    g++ -fsanitize=address,undefined: the CPU test suite (build-asan/)
 #   tsan    g++ -fsanitize=thread: the tests labelled `concurrency` (build-tsan/)

@@ -39,6 +39,8 @@
 // purpose so that device selection works during static destruction.
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/torch_error.hpp>
 

@@ -51,6 +51,7 @@
 #  include <cuda.h>
 #  include <cudaTypedefs.h>
 #  include <cuda_runtime_api.h>
+#  include <ai_core/cuda/error.hpp>
 
 #  include <atomic>
 #  include <cstring>
@@ -229,8 +230,7 @@ CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex req
   const c10::Device device(c10::DeviceType::CUDA,
                            requested < -1 ? c10::DeviceIndex{-1} : requested);
   const auto runtime_error = [&entry] {
-    const auto err = static_cast<cudaError_t>(entry.error);
-    return std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")";
+    return from_cuda_error(static_cast<cudaError_t>(entry.error)).message();
   };
   switch (entry.state) {
     case DeviceScopeState::no_cuda_build: break;  // Not produced by a CUDA build.
@@ -241,12 +241,9 @@ CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex req
       return CoreError::device_not_available(
           device, "expected a device index in [0, " + std::to_string(entry.error) +
                       "), the CUDA devices visible to this process (CUDA_VISIBLE_DEVICES applies)");
-    case DeviceScopeState::runtime_error: {
-      const auto err = static_cast<cudaError_t>(entry.error);
-      return CoreError::cuda(
-          entry.error, cudaGetErrorName(err),
-          "making " + device.str() + " current failed: " + cudaGetErrorString(err));
-    }
+    case DeviceScopeState::runtime_error:
+      return from_cuda_error(static_cast<cudaError_t>(entry.error),
+                             "making " + device.str() + " current failed");
     case DeviceScopeState::driver_error:
       return CoreError::cuda(
           entry.error, driver_error_name(guard_state(), entry.error),
@@ -254,8 +251,8 @@ CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex req
     case DeviceScopeState::unchanged:
     case DeviceScopeState::switched: break;
   }
-  return CoreError::kernel("internal error: device_scope_error called for " + device.str() +
-                           " whose scope was entered");
+  return CoreError::kernel_error("internal error: device_scope_error called for " + device.str() +
+                                 " whose scope was entered");
 }
 
 #else  // AI_CORE_WITH_CUDA
@@ -277,8 +274,8 @@ CoreError device_scope_error(const DeviceScopeEntry& entry, c10::DeviceIndex req
     return CoreError::device_not_available(
         device, "ai_core was built without CUDA support (AI_CORE_WITH_CUDA=0)");
   }
-  return CoreError::kernel("internal error: device_scope_error called for " + device.str() +
-                           " whose scope was entered");
+  return CoreError::kernel_error("internal error: device_scope_error called for " + device.str() +
+                                 " whose scope was entered");
 }
 
 #endif  // AI_CORE_WITH_CUDA

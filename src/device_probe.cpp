@@ -29,6 +29,7 @@
 
 #if AI_CORE_WITH_CUDA
 #  include <cuda_runtime_api.h>
+#  include <ai_core/cuda/error.hpp>
 #endif
 
 #include <cstdio>
@@ -56,8 +57,7 @@ namespace {
 
 #if AI_CORE_WITH_CUDA
 std::string describe_cuda_error(const char* call, cudaError_t error) {
-  return std::string(call) + " failed: " + cudaGetErrorName(error) + " (" +
-         std::to_string(static_cast<int>(error)) + "): " + cudaGetErrorString(error);
+  return from_cuda_error(error, call).message();
 }
 #endif
 

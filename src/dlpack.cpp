@@ -9,6 +9,8 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/dlpack.h>
@@ -23,8 +25,7 @@
 
 namespace ai_core {
 
-// --- dtypes and devices
-// ---------------------------------------------------------------------------
+// --- dtypes and devices --------------------------------------------------------------------------
 
 Result<DLDataType> to_dlpack_dtype(c10::ScalarType dtype) {
   DLDataType out{};
@@ -158,8 +159,7 @@ Result<c10::Device> from_dlpack_device(DLDevice device) {
   }
 }
 
-// --- export
-// ---------------------------------------------------------------------------------------
+// --- export --------------------------------------------------------------------------------------
 
 namespace {
 
@@ -190,8 +190,8 @@ Result<ExportBlock<Managed>*> make_export(const TensorBuffer& buffer, std::strin
   AI_CORE_ASSIGN_OR_RETURN(DLDevice device, to_dlpack_device(view.device()));
   auto* block = new (std::nothrow) ExportBlock<Managed>();
   if (block == nullptr) {
-    return CoreError::oom(str_cat(what, ": allocating the DLPack block"),
-                          sizeof(ExportBlock<Managed>));
+    return CoreError::out_of_memory(str_cat(what, ": allocating the DLPack block"),
+                                    sizeof(ExportBlock<Managed>));
   }
   block->keep_alive = buffer.storage();
   DLTensor& t = block->managed.dl_tensor;
@@ -235,8 +235,7 @@ Result<DLPackLegacyPtr> to_dlpack(const TensorBuffer& buffer) {
   return DLPackLegacyPtr(&block->managed);
 }
 
-// --- import
-// ---------------------------------------------------------------------------------------
+// --- import --------------------------------------------------------------------------------------
 
 namespace {
 
@@ -253,7 +252,7 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
                                    std::string_view what) {
   const DLTensor& t = managed->dl_tensor;
   if (t.ndim < 0 || t.ndim > static_cast<std::int32_t>(kMaxBufferRank)) {
-    return CoreError::dim_mismatch(str_cat(
+    return CoreError::dimension_mismatch(str_cat(
         what, ": ndim ", t.ndim, " is out of range; expected 0 <= ndim <= ", kMaxBufferRank));
   }
   const auto rank = static_cast<std::size_t>(t.ndim);

@@ -1,23 +1,13 @@
 // SPDX-License-Identifier: MIT
-// The compiled part of <ai_core/error.hpp>: the factories (message formatting stays out of every
-// caller's code and out of the header), printing, the error category (one per process) and the
-// Exception's key function.
+// The compiled part of <ai_core/error.hpp> and <ai_core/str_cat.hpp>: the factories (message
+// formatting stays out of every caller's code and out of the header), printing, the error
+// category (one per process) and the Exception's key function. Like its headers it knows nothing
+// of libtorch's exception classes or messages (src/torch_error.cpp does).
 #include <ai_core/error.hpp>
+#include <ai_core/str_cat.hpp>
 
-#include <ai_core/torch_error.hpp>
-
-#include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <sstream>
-#include <typeinfo>
-
-#if __has_include(<cxxabi.h>)
-#  include <cxxabi.h>
-#  define AI_CORE_INTERNAL_HAS_CXXABI 1
-#else
-#  define AI_CORE_INTERNAL_HAS_CXXABI 0
-#endif
 
 namespace ai_core {
 namespace {
@@ -47,25 +37,6 @@ class ErrorCategory final : public std::error_category {
   }
 };
 
-// Reads N from "... allocate N bytes ..." (c10's CPU allocator states the exact size); returns
-// nothing for other phrasings (the CUDA caching allocator rounds to "20.00 GiB", which is not a
-// byte count we could report exactly).
-std::optional<std::uint64_t> exact_bytes_in(const std::string& message) {
-  static constexpr std::string_view kPrefix = "allocate ";
-  for (std::size_t at = message.find(kPrefix); at != std::string::npos;
-       at = message.find(kPrefix, at + 1)) {
-    const char* first = message.data() + at + kPrefix.size();
-    const char* last = message.data() + message.size();
-    std::uint64_t bytes = 0;
-    const auto [ptr, ec] = std::from_chars(first, last, bytes);
-    if (ec == std::errc() &&
-        std::string_view(ptr, static_cast<std::size_t>(last - ptr)).starts_with(" bytes")) {
-      return bytes;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::ostream& operator<<(std::ostream& os, ErrorCode code) { return os << to_string(code); }
@@ -84,17 +55,6 @@ const ErrorRep& moved_from_error_rep() noexcept {
                             {},
                             {}};
   return rep;
-}
-
-std::string exception_type_name(const std::exception& error) {
-  const char* mangled = typeid(error).name();
-#if AI_CORE_INTERNAL_HAS_CXXABI
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> demangled(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-  if (status == 0 && demangled) return demangled.get();
-#endif
-  return mangled;
 }
 
 namespace {
@@ -125,8 +85,13 @@ CoreError CoreError::build(ErrorCode code, std::string message, ErrorPayload pay
       new detail::ErrorRep{code, std::move(message), location, {}, std::move(payload)});
 }
 
-CoreError CoreError::make(ErrorCode code, std::string message, Location location) {
+CoreError CoreError::from_code(ErrorCode code, std::string message, Location location) {
   return build(code, std::move(message), std::monostate{}, location);
+}
+
+CoreError CoreError::from_code(ErrorCode code, std::string message, ErrorPayload payload,
+                               Location location) {
+  return build(code, std::move(message), std::move(payload), location);
 }
 
 CoreError CoreError::invalid_config(std::string message, Location location) {
@@ -141,7 +106,7 @@ CoreError CoreError::shape_mismatch(std::vector<std::int64_t> expected,
                ShapeInfo{std::move(expected), std::move(actual)}, location);
 }
 
-CoreError CoreError::dim_mismatch(std::string message, Location location) {
+CoreError CoreError::dimension_mismatch(std::string message, Location location) {
   return build(ErrorCode::dimension_mismatch, std::move(message), std::monostate{}, location);
 }
 
@@ -162,8 +127,9 @@ CoreError CoreError::device_mismatch(c10::Device expected, c10::Device actual, s
                DeviceInfo{actual, expected}, location);
 }
 
-CoreError CoreError::oom(std::string message, std::optional<std::uint64_t> requested_bytes,
-                         std::optional<std::uint64_t> free_bytes, Location location) {
+CoreError CoreError::out_of_memory(std::string message,
+                                   std::optional<std::uint64_t> requested_bytes,
+                                   std::optional<std::uint64_t> free_bytes, Location location) {
   if (requested_bytes || free_bytes) {
     std::string bytes;
     if (requested_bytes) bytes = str_cat("requested ", *requested_bytes, " bytes");
@@ -174,7 +140,7 @@ CoreError CoreError::oom(std::string message, std::optional<std::uint64_t> reque
                MemoryInfo{requested_bytes, free_bytes}, location);
 }
 
-CoreError CoreError::kernel(std::string message, Location location) {
+CoreError CoreError::kernel_error(std::string message, Location location) {
   return build(ErrorCode::kernel_error, std::move(message), std::monostate{}, location);
 }
 
@@ -220,21 +186,10 @@ CoreError CoreError::torch(std::string kind, std::string message,
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
     message.pop_back();
   }
-  TorchInfo info{kind, message, accelerator_error, std::nullopt};
-  ErrorCode code = ErrorCode::torch;
-  // Note [CPU allocation failures]: libtorch 2.11's CPU allocator reports a failed allocation
-  // with a plain c10::Error ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator:
-  // can't allocate memory: you tried to allocate N bytes. Error code 12 (Cannot allocate
-  // memory)"), not with c10::OutOfMemoryError as the CUDA allocator does. It is recognized by
-  // the allocator's message, so both become out_of_memory; the c10 kind stays in torch_info().
-  const bool cpu_allocator_failure =
-      message.find("DefaultCPUAllocator: can't allocate memory") != std::string::npos ||
-      message.find("DefaultCPUAllocator: not enough memory") != std::string::npos;
-  if (info.kind == "c10::OutOfMemoryError" || cpu_allocator_failure) {
-    code = ErrorCode::out_of_memory;
-    if (auto bytes = exact_bytes_in(message)) info.memory = MemoryInfo{bytes, std::nullopt};
-  }
-  return build(code, str_cat(kind, ": ", message), std::move(info), location);
+  std::string text = str_cat(kind, ": ", message);
+  return build(ErrorCode::torch, std::move(text),
+               TorchInfo{std::move(kind), std::move(message), accelerator_error, std::nullopt},
+               location);
 }
 
 std::string CoreError::to_string() const {

@@ -17,6 +17,8 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/memory.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -223,8 +225,9 @@ Step check_dtype(const Checked& c) {
 
 Step check_rank(const Checked& c) {
   if (c.impl->dim() <= static_cast<std::int64_t>(kMaxBufferRank)) return std::nullopt;
-  return CoreError::dim_mismatch(str_cat(c.fn, ": rank ", c.impl->dim(), " exceeds the maximum ",
-                                         kMaxBufferRank, " of a TensorBufferView", c.label));
+  return CoreError::dimension_mismatch(str_cat(c.fn, ": rank ", c.impl->dim(),
+                                               " exceeds the maximum ", kMaxBufferRank,
+                                               " of a TensorBufferView", c.label));
 }
 
 Step check_layout_request(const Checked& c, bool owning) {
@@ -758,12 +761,14 @@ Result<LayoutFacts> check_layout(std::span<const std::int64_t> sizes,
                                  std::span<const std::int64_t> strides, std::int64_t element_size,
                                  std::string_view what) {
   if (sizes.size() > kMaxBufferRank) {
-    return CoreError::dim_mismatch(str_cat(what, ": rank ", sizes.size(), " exceeds the maximum ",
-                                           kMaxBufferRank, " of a TensorBufferView"));
+    return CoreError::dimension_mismatch(str_cat(what, ": rank ", sizes.size(),
+                                                 " exceeds the maximum ", kMaxBufferRank,
+                                                 " of a TensorBufferView"));
   }
   if (strides.size() != sizes.size()) {
-    return CoreError::dim_mismatch(str_cat(what, ": ", strides.size(), " strides for ",
-                                           sizes.size(), " sizes; expected one stride per size"));
+    return CoreError::dimension_mismatch(str_cat(what, ": ", strides.size(), " strides for ",
+                                                 sizes.size(),
+                                                 " sizes; expected one stride per size"));
   }
   LayoutFacts facts;
   for (std::size_t d = 0; d < sizes.size(); ++d) {
@@ -800,9 +805,9 @@ CoreError tensor_view_error(const TensorBufferView& buffer, c10::ScalarType expe
                 " (the view's element type), got ", dtype_name(buffer.dtype())));
   }
   if (buffer.rank() != expected_rank) {
-    return CoreError::dim_mismatch(str_cat("make_tensor_view: rank mismatch: expected ",
-                                           expected_rank, " (the view's Rank), got ", buffer.rank(),
-                                           " (sizes ", buffer.sizes(), ")"));
+    return CoreError::dimension_mismatch(str_cat("make_tensor_view: rank mismatch: expected ",
+                                                 expected_rank, " (the view's Rank), got ",
+                                                 buffer.rank(), " (sizes ", buffer.sizes(), ")"));
   }
   if (buffer.data() == nullptr && buffer.numel() > 0) {
     return CoreError::invalid_config(
@@ -855,8 +860,9 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
         str_cat(what, ": byte size ", byte_size, " is negative; expected >= 0"));
   }
   if (sizes.size() > kMaxBufferRank) {
-    return CoreError::dim_mismatch(str_cat(what, ": rank ", sizes.size(), " exceeds the maximum ",
-                                           kMaxBufferRank, " of a TensorBufferView"));
+    return CoreError::dimension_mismatch(str_cat(what, ": rank ", sizes.size(),
+                                                 " exceeds the maximum ", kMaxBufferRank,
+                                                 " of a TensorBufferView"));
   }
   std::int64_t compact[kMaxBufferRank] = {};
   if (strides.empty() && !sizes.empty()) {
@@ -980,8 +986,8 @@ Result<at::Tensor> to_tensor(const TensorBufferView& buffer, BufferOwner owner) 
     auto* thunk = new (std::nothrow) NullContextRelease{release};
     if (thunk == nullptr) {
       release(nullptr);
-      return CoreError::oom("to_tensor: allocating the owner's release thunk",
-                            sizeof(NullContextRelease));
+      return CoreError::out_of_memory("to_tensor: allocating the owner's release thunk",
+                                      sizeof(NullContextRelease));
     }
     context = thunk;
     release = &release_null_context;
@@ -1084,7 +1090,7 @@ Result<std::pair<at::Tensor, TensorBuffer>> allocate_output_buffer(
     std::string message = str_cat(what, ": out of memory allocating ", requested, " bytes (sizes ",
                                   sizes, ", ", dtype_name(dtype), ") on ", device);
     if (free) message += str_cat("; ", *free, " bytes free on the device");
-    return with_allocator_view(CoreError::oom(std::move(message), requested, free)
+    return with_allocator_view(CoreError::out_of_memory(std::move(message), requested, free)
                                    .with_context(str_cat("torch: ", converted.message())),
                                device);
   } catch (const std::exception&) {

@@ -11,6 +11,8 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #if AI_CORE_WITH_CUDA
+#  include <ai_core/cuda/error.hpp>
 #  include <c10/cuda/CUDAFunctions.h>
 #  include <c10/cuda/CUDAGuard.h>
 #  include <c10/cuda/CUDAStream.h>
@@ -59,11 +62,6 @@ std::optional<std::uint64_t> cuda_free_bytes(c10::DeviceIndex index) noexcept {
 }
 
 namespace {
-
-CoreError cuda_error(cudaError_t code, std::string_view what) {
-  return CoreError::cuda(static_cast<int>(code), cudaGetErrorName(code),
-                         str_cat(what, ": ", cudaGetErrorString(code)));
-}
 
 Result<void> check_cuda_device(c10::Device device, std::string_view what) {
   if (!device.is_cuda()) {
@@ -108,7 +106,7 @@ Result<CudaEvent> CudaEvent::create(c10::Device device) {
            cudaEvent_t event = nullptr;
            if (cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
                rc != cudaSuccess) {
-             return detail::cuda_error(rc, "CudaEvent::create: cudaEventCreateWithFlags");
+             return from_cuda_error(rc, "CudaEvent::create: cudaEventCreateWithFlags");
            }
            return CudaEvent(static_cast<void*>(event), device);
          })
@@ -126,7 +124,7 @@ Result<void> CudaEvent::record(StreamHandle stream) {
     if (cudaError_t rc =
             cudaEventRecord(static_cast<cudaEvent_t>(event_), static_cast<cudaStream_t>(stream));
         rc != cudaSuccess) {
-      return detail::cuda_error(rc, "CudaEvent::record: cudaEventRecord");
+      return from_cuda_error(rc, "CudaEvent::record: cudaEventRecord");
     }
     return {};
   });
@@ -139,7 +137,7 @@ Result<void> CudaEvent::block(StreamHandle stream) const {
   if (cudaError_t rc = cudaStreamWaitEvent(static_cast<cudaStream_t>(stream),
                                            static_cast<cudaEvent_t>(event_), 0);
       rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::block: cudaStreamWaitEvent");
+    return from_cuda_error(rc, "CudaEvent::block: cudaStreamWaitEvent");
   }
   return {};
 }
@@ -151,7 +149,7 @@ Result<bool> CudaEvent::query() const {
   const cudaError_t rc = cudaEventQuery(static_cast<cudaEvent_t>(event_));
   if (rc == cudaSuccess) return true;
   if (rc == cudaErrorNotReady) return false;
-  return detail::cuda_error(rc, "CudaEvent::query: cudaEventQuery");
+  return from_cuda_error(rc, "CudaEvent::query: cudaEventQuery");
 }
 
 Result<void> CudaEvent::synchronize() const {
@@ -159,7 +157,7 @@ Result<void> CudaEvent::synchronize() const {
     return CoreError::invalid_config("CudaEvent::synchronize: the event was moved from");
   }
   if (cudaError_t rc = cudaEventSynchronize(static_cast<cudaEvent_t>(event_)); rc != cudaSuccess) {
-    return detail::cuda_error(rc, "CudaEvent::synchronize: cudaEventSynchronize");
+    return from_cuda_error(rc, "CudaEvent::synchronize: cudaEventSynchronize");
   }
   return {};
 }

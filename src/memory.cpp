@@ -7,6 +7,8 @@
 #include <ai_core/error.hpp>
 #include <ai_core/log.hpp>
 #include <ai_core/memory.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
@@ -58,7 +60,7 @@ Result<std::uint64_t> element_bytes(c10::ScalarType dtype, std::string_view what
 }
 
 CoreError overflow_error(std::string_view what) {
-  return CoreError::oom(str_cat(what, " does not fit in 64 bits"));
+  return CoreError::out_of_memory(str_cat(what, " does not fit in 64 bits"));
 }
 
 std::string lower_trimmed(std::string_view text) {

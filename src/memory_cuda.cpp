@@ -6,6 +6,8 @@
 #include "memory_internal.hpp"
 
 #include <ai_core/error.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -73,8 +75,8 @@ Result<void> cuda_memory_stats(c10::Device device, bool query_driver, MemoryStat
     a.oom_count = static_cast<std::uint64_t>(std::max<std::int64_t>(raw.num_ooms, 0));
     stats.allocator = a;
   } catch (const std::exception& error) {
-    return CoreError::kernel(str_cat("reading the CUDA caching allocator's statistics of ",
-                                     stats.device, " failed: ", error.what()));
+    return CoreError::kernel_error(str_cat("reading the CUDA caching allocator's statistics of ",
+                                           stats.device, " failed: ", error.what()));
   }
   if (query_driver) {
     try {
@@ -91,7 +93,8 @@ Result<void> cuda_memory_stats(c10::Device device, bool query_driver, MemoryStat
       stats.free_bytes = free;
       stats.total_bytes = total;
     } catch (const std::exception& error) {
-      return CoreError::kernel(str_cat("selecting ", stats.device, " failed: ", error.what()));
+      return CoreError::kernel_error(
+          str_cat("selecting ", stats.device, " failed: ", error.what()));
     }
   }
   return {};
@@ -102,8 +105,8 @@ Result<void> cuda_reset_peak_memory_stats(c10::Device device) {
   try {
     c10::cuda::CUDACachingAllocator::resetPeakStats(index);
   } catch (const std::exception& error) {
-    return CoreError::kernel(str_cat("resetting the CUDA caching allocator's peaks of cuda:",
-                                     static_cast<int>(index), " failed: ", error.what()));
+    return CoreError::kernel_error(str_cat("resetting the CUDA caching allocator's peaks of cuda:",
+                                           static_cast<int>(index), " failed: ", error.what()));
   }
   return {};
 }

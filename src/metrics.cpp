@@ -6,6 +6,8 @@
 #include <ai_core/log.hpp>
 #include <ai_core/memory.hpp>
 #include <ai_core/metrics.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>

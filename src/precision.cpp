@@ -3,6 +3,7 @@
 #include <ai_core/device.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/precision.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <cctype>
 #include <string>

@@ -9,6 +9,7 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/seed.hpp>
 #include <ai_core/torch_error.hpp>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The bad-input suite (issue 8): ONE table listing every bad input each public entry point can
+// The bad-input suite: ONE table listing every bad input each public entry point can
 // receive, with the error code and the message fragment it must produce. Each row runs, its
 // result is checked, and the counts (inputs tried, errors returned, wrong or missing errors,
 // crashes) are printed per entry point as the Markdown table docs/reliability.md shows.
@@ -19,6 +19,7 @@
 #include <ai_core/expected.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/torch_error.hpp>
 
@@ -58,8 +59,7 @@ using ai_core::CoreError;
 using ai_core::ErrorCode;
 using ai_core::Result;
 
-// --- resource counters
-// ----------------------------------------------------------------------------
+// --- resource counters ---------------------------------------------------------------------------
 
 std::int64_t g_owners_made = 0;      // BufferOwners handed to to_tensor
 std::int64_t g_owners_released = 0;  // ... and released
@@ -119,8 +119,7 @@ struct Producer {
 using VersionedProducer = Producer<DLManagedTensorVersioned>;
 using LegacyProducer = Producer<DLManagedTensor>;
 
-// --- the table
-// ------------------------------------------------------------------------------------
+// --- the table -----------------------------------------------------------------------------------
 
 /// What a row's call produced: the error, or nothing when the call succeeded (a failure of the
 /// row).
@@ -233,8 +232,7 @@ std::vector<BadInput> table() {
   constexpr std::int64_t kBig = std::numeric_limits<std::int64_t>::max() / 2 + 1;
 
   std::vector<BadInput> rows = {
-      // --- error layer conversions
-      // -----------------------------------------------------------------
+      // --- error layer conversions ---------------------------------------------------------------
       {"from_c10_error", "c10::OutOfMemoryError", ErrorCode::out_of_memory, "out of memory",
        [] {
          try {
@@ -265,15 +263,14 @@ std::vector<BadInput> table() {
                                    "open weights.bin");
          }));
        }},
-      {"capture", "std::runtime_error", ErrorCode::torch, "boom",
+      {"capture", "std::runtime_error", ErrorCode::unknown, "boom",
        [] { return outcome(ai_core::capture([]() -> int { throw std::runtime_error("boom"); })); }},
       {"AI_CORE_CHECK", "false condition", ErrorCode::invalid_config, "lora rank 0 is out of range",
        [] { return outcome(RankConfig{0}.validate()); }},
       {"validated", "config failing validate()", ErrorCode::invalid_config, "lora rank 999",
        [] { return outcome(ai_core::validated(RankConfig{999})); }},
 
-      // --- environment / device selection
-      // ---------------------------------------------------------
+      // --- environment / device selection --------------------------------------------------------
       {"DeviceConfig::from_env", "RUST_AI_FORCE_CPU=maybe", ErrorCode::invalid_config,
        "RUST_AI_FORCE_CPU='maybe' is not a boolean",
        [] {
@@ -339,8 +336,7 @@ std::vector<BadInput> table() {
          return get_device_with(no_driver(), DeviceConfig{}.with_fallback(FallbackPolicy::error));
        }},
 
-      // --- tensor -> buffer
-      // -------------------------------------------------------------------------
+      // --- tensor -> buffer ----------------------------------------------------------------------
       {"as_host_buffer", "undefined tensor", ErrorCode::invalid_config, "the tensor is undefined",
        [] { return host_buffer(at::Tensor()); }},
       {"as_host_buffer", "meta tensor", ErrorCode::invalid_config, "meta tensors have no data",
@@ -413,8 +409,7 @@ std::vector<BadInput> table() {
       {"make_cuda_buffer", "CPU tensor", ErrorCode::device_mismatch, "needs a CUDA tensor",
        [] { return outcome(ai_core::make_cuda_buffer(at::zeros({2}))); }},
 
-      // --- raw memory -> view
-      // -----------------------------------------------------------------------
+      // --- raw memory -> view --------------------------------------------------------------------
       {"TensorBufferView::from_raw", "null data with elements", ErrorCode::invalid_config,
        "data is null", [] { return from_raw(nullptr, 64, c10::kFloat, {4}); }},
       {"TensorBufferView::from_raw", "negative size", ErrorCode::invalid_config,
@@ -469,8 +464,7 @@ std::vector<BadInput> table() {
        "only CPU and CUDA devices",
        [] { return from_raw(storage, 64, c10::kFloat, {2}, {}, kMeta); }},
 
-      // --- buffer -> tensor
-      // -------------------------------------------------------------------------
+      // --- buffer -> tensor ----------------------------------------------------------------------
       {"to_tensor(view, owner)", "read-only buffer", ErrorCode::invalid_config, "read-only",
        [] { return outcome(ai_core::to_tensor(floats_view(Access::read_only), counted_owner())); }},
       {"to_tensor(view, owner)", "hand-made view: null data with elements",
@@ -488,8 +482,7 @@ std::vector<BadInput> table() {
          return outcome(ai_core::to_tensor(*buffer));
        }},
 
-      // --- output allocation
-      // ------------------------------------------------------------------------
+      // --- output allocation ---------------------------------------------------------------------
       {"allocate_output_buffer", "negative size", ErrorCode::invalid_config, "is negative",
        [] {
          return allocate({2, -1}, c10::kFloat);
@@ -515,8 +508,7 @@ std::vector<BadInput> table() {
       {"allocate_like", "undefined tensor", ErrorCode::invalid_config, "the tensor is undefined",
        [] { return outcome(ai_core::allocate_like(at::Tensor())); }},
 
-      // --- typed kernel views
-      // -----------------------------------------------------------------------
+      // --- typed kernel views --------------------------------------------------------------------
       {"make_tensor_view", "element type f16 for an f32 buffer", ErrorCode::invalid_config,
        "dtype mismatch: expected f16",
        [] { return outcome(ai_core::make_tensor_view<c10::Half, 2>(floats_view())); }},
@@ -539,8 +531,7 @@ std::vector<BadInput> table() {
          return outcome(ai_core::make_tensor_view32<float, 2>(*view));
        }},
 
-      // --- DLPack
-      // -----------------------------------------------------------------------------------
+      // --- DLPack --------------------------------------------------------------------------------
       {"from_dlpack", "null managed tensor", ErrorCode::invalid_config,
        "the managed tensor is null",
        [] {
@@ -663,8 +654,7 @@ std::vector<BadInput> table() {
          return outcome(ai_core::from_dlpack_device(DLDevice{kDLMetal, 0}));
        }},
 
-      // --- dispatch
-      // -----------------------------------------------------------------------------------
+      // --- dispatch ------------------------------------------------------------------------------
       {"dispatch", "meta device", ErrorCode::device_not_available, "meta",
        [] { return outcome(ai_core::dispatch(AddOneOp{}, at::zeros({2}), kMeta)); }},
       {"dispatch", "CUDA device that does not exist", ErrorCode::device_not_available, "cuda",
@@ -720,8 +710,7 @@ std::vector<BadInput> table() {
   return rows;
 }
 
-// --- the test
-// -------------------------------------------------------------------------------------
+// --- the test ------------------------------------------------------------------------------------
 
 struct Counts {
   int tried = 0;
@@ -797,8 +786,7 @@ TEST(BadInputTest, RowsAreDistinctAndDescribed) {
   }
 }
 
-// --- resource hygiene
-// -----------------------------------------------------------------------------
+// --- resource hygiene ----------------------------------------------------------------------------
 
 TEST(ResourceHygieneTest, EveryOwnerAndDeleterReleasedExactlyOnce) {
   // Successful paths too: owners that a tensor took, DLPack tensors a buffer took.

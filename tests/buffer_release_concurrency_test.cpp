@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Owning buffers released from other threads (issue 8, run under ThreadSanitizer by
+// Owning buffers released from other threads (run under ThreadSanitizer by
 // scripts/reliability.sh tsan): copies of one `TensorBuffer`, of a tensor made by `to_tensor`
 // over caller memory, and of a DLPack import are handed to many threads and dropped there in any
 // order. The owner / deleter must run exactly once, on whichever thread drops the last copy, and

@@ -8,6 +8,7 @@
 
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/result_macros.hpp>
 
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/randn.h>
@@ -30,7 +31,7 @@ using ai_core::ErrorCode;
 using ai_core::Result;
 using ::testing::HasSubstr;
 
-// --- a config with ranges and cross-field rules -------------------------------------------------
+// --- a config with ranges and cross-field rules --------------------------------------------------
 
 struct OptimizerConfig {
   std::string name = "adamw";
@@ -221,8 +222,7 @@ TEST(CreatePatternTest, CreateBuildsAnObjectThatUsesTheConfig) {
   EXPECT_DOUBLE_EQ(scheduler->lr_at(110), 0.0);  // min_lr.
 }
 
-// --- an absmax int8 quantizer (both ways) and a one-way quantizer
-// ---------------------------------
+// --- an absmax int8 quantizer (both ways) and a one-way quantizer --------------------------------
 
 /// The int8 form of a tensor: `values[..., j] * scales[..., 0]` approximates the tensor, one scale
 /// per row (the last dimension).

@@ -9,6 +9,7 @@
 
 #include <ai_core/device.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -262,7 +263,7 @@ TEST_F(DispatchTest, ConcurrentDispatchOfOneOp) {
   EXPECT_EQ(capture_.count("test::ScaleBias", ai_core::LogLevel::warn), 1u);  // Exactly once.
 }
 
-// --- tensors_on_device -----------------------------------------------------------------------
+// --- tensors_on_device ---------------------------------------------------------------------------
 
 struct AttentionInput {
   at::Tensor q, k, v;
@@ -375,7 +376,7 @@ TEST(TensorsOnDeviceTest, AnIndexlessDeviceMatchesAnyIndex) {
   EXPECT_TRUE(device_matches(kCpu, c10::Device(c10::kCPU, 0)));  // The CPU index is not used.
 }
 
-// --- the device scope without a GPU ------------------------------------------------------------
+// --- the device scope without a GPU --------------------------------------------------------------
 
 TEST(DeviceScopeTest, DoesNothingForTheCpu) {
   const ai_core::detail::DeviceScope scope(kCpu);

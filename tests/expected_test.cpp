@@ -5,6 +5,8 @@
 // matchers. Compiled twice: as C++20 (expected_test) and as C++23 (expected_cxx23_test), where it
 // also tests the conversions to and from std::expected.
 #include <ai_core/expected.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <gmock/gmock.h>
@@ -155,7 +157,7 @@ TEST(ExpectedTest, ValueOnAnErrorThrowsTheCoreError) {
   const Result<int>& cr = r;
   EXPECT_THROW((void)cr.value(), Exception);
   EXPECT_THROW((void)std::move(r).value(), Exception);
-  Result<void> v = CoreError::kernel("k");
+  Result<void> v = CoreError::kernel_error("k");
   EXPECT_THROW(v.value(), Exception);
   EXPECT_THROW(std::move(v).value(), Exception);
 }
@@ -200,9 +202,9 @@ TEST(ExpectedTest, ConstructsInPlace) {
   EXPECT_EQ(error.error(), "eee");
   Expected<int, std::vector<int>> error_list(unexpect, {4, 5});
   EXPECT_THAT(error_list.error(), ElementsAre(4, 5));
-  Result<int> core(unexpect, CoreError::kernel("k"));
+  Result<int> core(unexpect, CoreError::kernel_error("k"));
   EXPECT_THAT(core, HasErrorCode(ErrorCode::kernel_error));
-  Result<void> void_error(unexpect, CoreError::kernel("k"));
+  Result<void> void_error(unexpect, CoreError::kernel_error("k"));
   EXPECT_FALSE(void_error);
   Result<void> void_ok(std::in_place);
   EXPECT_TRUE(void_ok);
@@ -212,7 +214,7 @@ TEST(ExpectedTest, ConvertsBetweenExpectedTypes) {
   Result<int> small = 3;
   Result<long> wide = small;
   EXPECT_EQ(*wide, 3L);
-  Result<int> failed = CoreError::kernel("k");
+  Result<int> failed = CoreError::kernel_error("k");
   Result<long> wide_failed = failed;
   EXPECT_THAT(wide_failed, HasErrorCode(ErrorCode::kernel_error));
   Expected<const char*, CoreError> text = "lora";
@@ -230,7 +232,7 @@ TEST(ExpectedTest, ConvertsBetweenExpectedTypes) {
 
 TEST(ExpectedTest, CopiesAndMovesValuesAndErrors) {
   Result<std::string> value = std::string("v");
-  Result<std::string> error = CoreError::kernel("e");
+  Result<std::string> error = CoreError::kernel_error("e");
   Result<std::string> value_copy = value;
   Result<std::string> error_copy = error;
   EXPECT_EQ(value_copy, value);
@@ -244,7 +246,7 @@ TEST(ExpectedTest, CopiesAndMovesValuesAndErrors) {
 
 TEST(ExpectedTest, AssignsAcrossValueAndError) {
   Result<std::string> r = std::string("v");
-  const Result<std::string> error = CoreError::kernel("e");
+  const Result<std::string> error = CoreError::kernel_error("e");
   r = error;  // value <- error
   EXPECT_THAT(r, HasErrorCode(ErrorCode::kernel_error));
   r = Result<std::string>(std::string("w"));  // error <- value (move)
@@ -253,7 +255,7 @@ TEST(ExpectedTest, AssignsAcrossValueAndError) {
   EXPECT_THAT(r, IsOkAndHolds("x"));
   r = Unexpected(CoreError::io(std::make_error_code(std::errc::io_error)));
   EXPECT_THAT(r, HasErrorCode(ErrorCode::io));
-  r = Unexpected(CoreError::kernel("again"));  // error <- error
+  r = Unexpected(CoreError::kernel_error("again"));  // error <- error
   EXPECT_THAT(r, HasMessage("again"));
   r = "y";  // error <- value (converting)
   EXPECT_THAT(r, IsOkAndHolds("y"));
@@ -261,17 +263,17 @@ TEST(ExpectedTest, AssignsAcrossValueAndError) {
   EXPECT_THAT(r, HasErrorCode(ErrorCode::not_implemented));
 
   Result<void> v;
-  v = Unexpected(CoreError::kernel("k"));
+  v = Unexpected(CoreError::kernel_error("k"));
   EXPECT_FALSE(v);
   v = Result<void>();
   EXPECT_TRUE(v);
-  const Result<void> v_error = CoreError::kernel("k2");
+  const Result<void> v_error = CoreError::kernel_error("k2");
   v = v_error;
   EXPECT_THAT(v, HasMessage("k2"));
 }
 
 TEST(ExpectedTest, KeepsTheErrorWhenAssigningAValueThrows) {
-  Expected<ThrowsOnCopy, CoreError> r = CoreError::kernel("kept");
+  Expected<ThrowsOnCopy, CoreError> r = CoreError::kernel_error("kept");
   const ThrowsOnCopy throwing(1, true);
   EXPECT_THROW(r = throwing, std::runtime_error);
   ASSERT_FALSE(r.has_value());
@@ -284,7 +286,7 @@ TEST(ExpectedTest, KeepsTheErrorWhenAssigningAValueThrows) {
 }
 
 TEST(ExpectedTest, Emplaces) {
-  Result<std::string> r = CoreError::kernel("k");
+  Result<std::string> r = CoreError::kernel_error("k");
   // Like std::expected, emplace needs a nothrow construction (here: std::string's move).
   std::string& s = r.emplace(std::string(3, 'a'));
   EXPECT_EQ(s, "aaa");
@@ -298,7 +300,7 @@ TEST(ExpectedTest, Emplaces) {
   Expected<Sum, int> sum = Unexpected(1);
   EXPECT_EQ(sum.emplace({7, 8}, 100).total, 115);
   EXPECT_TRUE(sum.has_value());
-  Result<void> v = CoreError::kernel("k");
+  Result<void> v = CoreError::kernel_error("k");
   v.emplace();
   EXPECT_TRUE(v);
 }
@@ -309,14 +311,14 @@ TEST(ExpectedTest, Swaps) {
   a.swap(b);
   EXPECT_EQ(*a, "b");
   EXPECT_EQ(*b, "a");
-  Result<std::string> e = CoreError::kernel("e");
+  Result<std::string> e = CoreError::kernel_error("e");
   swap(a, e);  // value <-> error
   EXPECT_THAT(a, HasMessage("e"));
   EXPECT_THAT(e, IsOkAndHolds("b"));
   swap(a, e);  // error <-> value
   EXPECT_THAT(a, IsOkAndHolds("b"));
   EXPECT_THAT(e, HasMessage("e"));
-  Result<std::string> f = CoreError::kernel("f");
+  Result<std::string> f = CoreError::kernel_error("f");
   e.swap(f);  // error <-> error
   EXPECT_THAT(e, HasMessage("f"));
   EXPECT_THAT(f, HasMessage("e"));
@@ -338,7 +340,7 @@ TEST(ExpectedTest, Swaps) {
   EXPECT_EQ(*n, 4);
 
   Result<void> ok;
-  Result<void> bad = CoreError::kernel("bad");
+  Result<void> bad = CoreError::kernel_error("bad");
   ok.swap(bad);
   EXPECT_FALSE(ok);
   EXPECT_TRUE(bad);
@@ -352,22 +354,23 @@ TEST(ExpectedTest, Swaps) {
 TEST(ExpectedTest, Compares) {
   const Result<int> three = 3;
   const Result<long> three_long = 3L;
-  const Result<int> failed = CoreError::kernel("k");
+  const Result<int> failed = CoreError::kernel_error("k");
   EXPECT_TRUE(three == Result<int>(3));
   EXPECT_TRUE(three == three_long);
   EXPECT_TRUE(three != Result<int>(4));
   EXPECT_TRUE(three != failed);
-  EXPECT_TRUE(failed == Result<int>(CoreError::kernel("k")));
-  EXPECT_TRUE(failed != Result<int>(CoreError::kernel("other")));
+  EXPECT_TRUE(failed == Result<int>(CoreError::kernel_error("k")));
+  EXPECT_TRUE(failed != Result<int>(CoreError::kernel_error("other")));
   EXPECT_TRUE(three == 3);
   EXPECT_TRUE(3 == three);  // rewritten candidate
   EXPECT_TRUE(three != 4);
   EXPECT_FALSE(failed == 3);
-  EXPECT_TRUE(failed == Unexpected(CoreError::kernel("k")));
-  EXPECT_FALSE(three == Unexpected(CoreError::kernel("k")));
+  EXPECT_TRUE(failed == Unexpected(CoreError::kernel_error("k")));
+  EXPECT_FALSE(three == Unexpected(CoreError::kernel_error("k")));
   EXPECT_TRUE(Result<void>() == Result<void>());
-  EXPECT_TRUE(Result<void>() != Result<void>(CoreError::kernel("k")));
-  EXPECT_TRUE(Result<void>(CoreError::kernel("k")) == Unexpected(CoreError::kernel("k")));
+  EXPECT_TRUE(Result<void>() != Result<void>(CoreError::kernel_error("k")));
+  EXPECT_TRUE(Result<void>(CoreError::kernel_error("k")) ==
+              Unexpected(CoreError::kernel_error("k")));
 }
 
 // --- monadic operations --------------------------------------------------------------------------
@@ -395,7 +398,7 @@ TEST(ExpectedTest, AndThenChainsOnValues) {
   EXPECT_THAT(std::move(owner).and_then(unwrap), IsOkAndHolds(9));
   Result<void> ok;
   EXPECT_THAT(ok.and_then([] { return Result<int>(1); }), IsOkAndHolds(1));
-  Result<void> bad = CoreError::kernel("k");
+  Result<void> bad = CoreError::kernel_error("k");
   EXPECT_THAT(bad.and_then([] { return Result<int>(1); }), HasErrorCode(ErrorCode::kernel_error));
 }
 
@@ -410,7 +413,7 @@ TEST(ExpectedTest, TransformMapsValues) {
   Result<void> ok;
   EXPECT_THAT(ok.transform([] { return std::string("made"); }), IsOkAndHolds("made"));
   EXPECT_TRUE(ok.transform([] {}));
-  const Result<void> bad = CoreError::kernel("k");
+  const Result<void> bad = CoreError::kernel_error("k");
   EXPECT_FALSE(bad.transform([] { return 1; }));
 }
 
@@ -424,9 +427,9 @@ TEST(ExpectedTest, OrElseRecoversFromErrors) {
   EXPECT_THAT(parse_positive(-5).or_else(fallback), IsOkAndHolds(1));
   EXPECT_THAT(parse_positive(5).or_else(fallback), IsOkAndHolds(5));
   EXPECT_EQ(calls, 1);
-  Result<int> kernel = CoreError::kernel("k");
+  Result<int> kernel = CoreError::kernel_error("k");
   EXPECT_THAT(kernel.or_else(fallback), HasErrorCode(ErrorCode::kernel_error));
-  Result<void> bad = CoreError::kernel("k");
+  Result<void> bad = CoreError::kernel_error("k");
   EXPECT_TRUE(bad.or_else([](const CoreError&) { return Result<void>(); }));
   EXPECT_TRUE(Result<void>().or_else([](CoreError e) -> Result<void> { return e; }));
 }
@@ -438,7 +441,7 @@ TEST(ExpectedTest, TransformErrorMapsErrors) {
   Expected<int, ErrorCode> value = parse_positive(1).transform_error(code_of);
   EXPECT_EQ(*value, 1);
   Expected<void, std::string> text =
-      Result<void>(CoreError::kernel("k")).transform_error([](CoreError&& e) {
+      Result<void>(CoreError::kernel_error("k")).transform_error([](CoreError&& e) {
         return e.to_string();
       });
   EXPECT_EQ(text.error(), "kernel error: k");
@@ -446,7 +449,7 @@ TEST(ExpectedTest, TransformErrorMapsErrors) {
 }
 
 TEST(ExpectedTest, ErrorOr) {
-  const CoreError fallback = CoreError::kernel("fallback");
+  const CoreError fallback = CoreError::kernel_error("fallback");
   EXPECT_EQ(parse_positive(1).error_or(fallback), fallback);
   EXPECT_EQ(parse_positive(0).error_or(fallback).code(), ErrorCode::invalid_config);
   EXPECT_EQ(Result<void>().error_or(fallback), fallback);
@@ -501,7 +504,7 @@ struct Counter {
   }
   Result<void> check(bool ok) {
     ++calls;
-    if (!ok) return CoreError::kernel("check failed");
+    if (!ok) return CoreError::kernel_error("check failed");
     return {};
   }
   std::string context() {
@@ -531,7 +534,7 @@ Expected<int, MiniError> try_domain(Counter& c, int v) {
   return v;
 }
 Expected<int, MiniError> try_domain_from_domain(int v) {
-  Expected<int, MiniError> inner = Unexpected(MiniError(7, CoreError::kernel("domain")));
+  Expected<int, MiniError> inner = Unexpected(MiniError(7, CoreError::kernel_error("domain")));
   if (v > 0) inner = v;
   AI_CORE_ASSIGN_OR_RETURN(int x, inner, "outer");  // an lvalue: the error is copied
   return x;
@@ -576,7 +579,7 @@ TEST(MacroTest, TryEvaluatesItsArgumentOnceAndContextOnlyOnError) {
 }
 
 TEST(MacroTest, TryCopiesTheErrorOfAnLvalue) {
-  const Result<int> stored = CoreError::kernel("stored");
+  const Result<int> stored = CoreError::kernel_error("stored");
   auto run = [&]() -> Result<void> {
     AI_CORE_TRY(stored, "propagated");
     return {};
@@ -664,7 +667,7 @@ TEST(MacroTest, CheckRecordsTheLineOfTheMacro) {
 // --- matchers ------------------------------------------------------------------------------------
 
 TEST(MatchersTest, DescribeWhatTheyFound) {
-  const Result<int> failed = CoreError::kernel("boom");
+  const Result<int> failed = CoreError::kernel_error("boom");
   EXPECT_FALSE(::testing::Value(failed, IsOk()));
   ::testing::StringMatchResultListener listener;
   EXPECT_FALSE(::testing::ExplainMatchResult(IsOkAndHolds(3), failed, &listener));
@@ -710,7 +713,7 @@ TEST(StdExpectedTest, ConvertsBothWays) {
   EXPECT_EQ(**std_owner, 1);
   Result<std::unique_ptr<int>> back = std::move(std_owner);
   EXPECT_THAT(back, IsOkAndHolds(Pointee(1)));
-  const Result<void> v = CoreError::kernel("v");
+  const Result<void> v = CoreError::kernel_error("v");
   std::expected<void, CoreError> std_v = v;
   EXPECT_EQ(std_v.error().message(), "v");
   Result<void> v_back = std_v;

@@ -442,7 +442,7 @@ TEST(OutOfMemoryTest, LinesShowAllocatedAgainstReservedAndExpandableSegments) {
 }
 
 TEST(OutOfMemoryTest, WithAllocatorViewAddsContextToOutOfMemoryOnly) {
-  CoreError oom = CoreError::oom("allocating the activations", 1 << 20, std::nullopt);
+  CoreError oom = CoreError::out_of_memory("allocating the activations", 1 << 20, std::nullopt);
   const CoreError enriched = with_allocator_view(oom, c10::Device(c10::DeviceType::CPU));
   EXPECT_EQ(enriched.code(), ErrorCode::out_of_memory);
   EXPECT_EQ(enriched.message(), oom.message());

@@ -3,6 +3,7 @@
 // a real CPU allocation failure, the c10 subclasses (IndexError, LinAlgError, NotImplementedError
 // from ops; the others through c10's own TORCH_CHECK_WITH), and capture() of every exception
 // family it converts.
+#include <ai_core/result_macros.hpp>
 #include <ai_core/testing/matchers.hpp>
 #include <ai_core/torch_error.hpp>
 
@@ -103,7 +104,7 @@ template <class F>
 CoreError error_of(F f) {
   auto r = capture(f);
   EXPECT_FALSE(r.has_value());
-  return r.has_value() ? CoreError::kernel("no error") : std::move(r).error();
+  return r.has_value() ? CoreError::kernel_error("no error") : std::move(r).error();
 }
 
 TEST(TorchErrorTest, KeepsEveryC10Kind) {
@@ -152,6 +153,35 @@ TEST(TorchErrorTest, ConvertsOutOfMemoryErrorsAndAcceleratorErrors) {
   EXPECT_EQ(accelerator.torch_info()->accelerator_error, 700);
 }
 
+TEST(TorchErrorTest, ClassifiesAllocationFailuresByKindAndMessage) {
+  // c10::OutOfMemoryError becomes out_of_memory; exact byte counts are read from the message.
+  const auto oom = from_c10_error("c10::OutOfMemoryError",
+                                  "DefaultCPUAllocator: not enough memory: you tried to allocate "
+                                  "1125899906842624 bytes.\n");
+  EXPECT_EQ(oom.code(), ErrorCode::out_of_memory);
+  ASSERT_NE(oom.memory_info(), nullptr);
+  EXPECT_EQ(oom.memory_info()->requested_bytes, std::uint64_t{1} << 50);
+  EXPECT_EQ(oom.torch_info()->kind, "c10::OutOfMemoryError");
+  EXPECT_EQ(oom.to_string(),
+            "out of memory: c10::OutOfMemoryError: DefaultCPUAllocator: not enough memory: you "
+            "tried to allocate 1125899906842624 bytes.");
+  // The CPU allocator's plain c10::Error is recognized by its message.
+  const auto cpu = from_c10_error(
+      "c10::Error", "DefaultCPUAllocator: can't allocate memory: you tried to allocate 64 bytes.");
+  EXPECT_EQ(cpu.code(), ErrorCode::out_of_memory);
+  EXPECT_EQ(cpu.memory_info()->requested_bytes, 64u);
+  // The CUDA caching allocator's rounded "20.00 GiB" is not an exact byte count: not reported.
+  const auto rounded =
+      from_c10_error("c10::OutOfMemoryError", "CUDA out of memory. Tried to allocate 20.00 GiB.");
+  EXPECT_EQ(rounded.code(), ErrorCode::out_of_memory);
+  EXPECT_EQ(rounded.memory_info(), nullptr);
+  // Anything else stays a torch error.
+  const auto index = from_c10_error("c10::IndexError", "index 5 is out of bounds");
+  EXPECT_EQ(index.code(), ErrorCode::torch);
+  EXPECT_EQ(index.memory_info(), nullptr);
+  EXPECT_EQ(from_c10_error("c10::AcceleratorError", "x", 700).torch_info()->accelerator_error, 700);
+}
+
 TEST(TorchErrorTest, FromC10ErrorWorksOnACaughtError) {
   try {
     (void)at::ones({2}).reshape({5});
@@ -176,7 +206,7 @@ TEST(CaptureTest, PassesValuesAndResultsThrough) {
   int calls = 0;
   EXPECT_TRUE(capture([&] { ++calls; }));
   EXPECT_EQ(calls, 1);
-  EXPECT_THAT(capture([]() -> Result<int> { return CoreError::kernel("inner"); }),
+  EXPECT_THAT(capture([]() -> Result<int> { return CoreError::kernel_error("inner"); }),
               HasMessage("kernel error: inner"));
   at::Tensor t = at::zeros({2});
   EXPECT_TRUE(capture([&]() -> at::Tensor& { return t.add_(1); }));
@@ -216,10 +246,34 @@ TEST(CaptureTest, ConvertsStdExceptions) {
   ASSERT_THAT(fs, HasErrorCode(ErrorCode::io));
   EXPECT_EQ(fs.error().io_info()->error, std::errc::no_such_file_or_directory);
 
-  const auto runtime = capture([] { throw std::out_of_range("slot 9 of 4"); });
-  ASSERT_THAT(runtime, HasErrorCode(ErrorCode::torch));
-  EXPECT_EQ(runtime.error().torch_info()->kind, "std::out_of_range");
-  EXPECT_EQ(runtime.error().to_string(), "torch error: std::out_of_range: slot 9 of 4");
+  // A logic_error reports an argument out of range: invalid_config, not torch's.
+  const auto out_of_range = capture([] { throw std::out_of_range("slot 9 of 4"); });
+  ASSERT_THAT(out_of_range, HasErrorCode(ErrorCode::invalid_config));
+  EXPECT_EQ(out_of_range.error().torch_info(), nullptr);
+  EXPECT_EQ(out_of_range.error().to_string(), "invalid config: std::out_of_range: slot 9 of 4");
+  EXPECT_THAT(capture([] { return std::stoi("rank"); }),
+              HasErrorCode(ErrorCode::invalid_config));  // std::invalid_argument
+
+  // Any other std::exception is `unknown`, with its type name: not filed under torch.
+  const auto runtime = capture([] { throw std::runtime_error("boom"); });
+  ASSERT_THAT(runtime, HasErrorCode(ErrorCode::unknown));
+  EXPECT_EQ(runtime.error().torch_info(), nullptr);
+  EXPECT_EQ(runtime.error().to_string(), "unknown error: std::runtime_error: boom");
+  struct LibraryError : std::exception {
+    const char* what() const noexcept override { return "library failed"; }
+  };
+  const auto library = capture([]() -> int { throw LibraryError(); });
+  ASSERT_THAT(library, HasErrorCode(ErrorCode::unknown));
+  EXPECT_THAT(library, HasMessage("LibraryError: library failed"));
+}
+
+TEST(CaptureTest, ConvertsExceptionsNotDerivedFromStdException) {
+  const auto thrown_int = capture([]() -> int { throw 42; });
+  ASSERT_THAT(thrown_int, HasErrorCode(ErrorCode::unknown));
+  EXPECT_THAT(thrown_int, HasMessage("not derived from std::exception"));
+  EXPECT_EQ(thrown_int.error().torch_info(), nullptr);
+  struct NotAnException {};
+  EXPECT_THAT(capture([] { throw NotAnException(); }), HasErrorCode(ErrorCode::unknown));
 }
 
 TEST(CaptureTest, WorksWithTheMacros) {

@@ -114,14 +114,14 @@ TEST(TorchErrorMessageTest, PrefixCodeIdentifierMessageAndContext) {
             "ai_core::CoreError[invalid_config]: invalid config: bad value 3; expected 4\n"
             "  loading 'q_proj'");
   for (const ErrorCode code : kErrorCodes) {
-    EXPECT_NE(error_code_identifier(code), "unknown") << static_cast<int>(code);
+    EXPECT_NE(error_code_identifier(code), "unrecognized") << static_cast<int>(code);
   }
-  EXPECT_EQ(error_code_identifier(static_cast<ErrorCode>(0)), "unknown");
+  EXPECT_EQ(error_code_identifier(static_cast<ErrorCode>(0)), "unrecognized");
   EXPECT_EQ(error_code_identifier(ErrorCode::out_of_memory), "out_of_memory");
 }
 
 TEST(TorchErrorMessageTest, OutOfMemoryStaysAnOutOfMemoryError) {
-  EXPECT_THROW(throw_as_torch_error(CoreError::oom("20 GiB")), c10::OutOfMemoryError);
+  EXPECT_THROW(throw_as_torch_error(CoreError::out_of_memory("20 GiB")), c10::OutOfMemoryError);
   try {
     throw_as_torch_error(CoreError::not_implemented("fp8"));
   } catch (const c10::Error& e) {

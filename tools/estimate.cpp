@@ -6,6 +6,7 @@
 
 #include <ai_core/memory.hpp>
 #include <ai_core/precision.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <CLI/CLI.hpp>
 

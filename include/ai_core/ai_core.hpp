@@ -18,8 +18,10 @@
 #include <ai_core/memory.hpp>
 #include <ai_core/metrics.hpp>
 #include <ai_core/precision.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/run_metadata.hpp>
 #include <ai_core/seed.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/streams.hpp>
 #include <ai_core/tensor_buffer.hpp>
 #include <ai_core/tensor_view.hpp>

@@ -13,11 +13,12 @@
 //   //        `Result<Output> dispatch_cpu(const Input&, c10::Device) const`
 //
 // `ai_core::validated(config)` and the `static create(config) -> Result<T>` pattern (below) make
-// the seed's "validate in the constructor" usage one line. The free function `ai_core::dispatch(op,
+// the "validate in the constructor" usage of the Rust crate rust-ai-core one line. The free function `ai_core::dispatch(op,
 // input, device)` that routes a `GpuDispatchable` op to its GPU or CPU path lives in
 // <ai_core/dispatch.hpp>.
 //
-// Note [thread safety of implementors]: the seed requires every implementor to be `Send + Sync`.
+// Note [thread safety of implementors]: the Rust crate requires every implementor to be
+// `Send + Sync`.
 // In C++ that means: every member function a concept names is `const` and may be called on the
 // same object from several threads at once without external locking (no unsynchronised mutable
 // state: a cache behind a `mutable` member needs a mutex or atomics), and an object may be created
@@ -26,6 +27,7 @@
 // implementor makes, tested for the library's own dispatch path in tests/dispatch_test.cpp.
 #pragma once
 
+#include <ai_core/detail/config.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 
@@ -48,10 +50,6 @@ class Tensor;
 namespace ai_core {
 
 namespace detail {
-
-/// Is `false` for every `T`; delays a `static_assert(false)` to template instantiation.
-template <class... T>
-inline constexpr bool always_false = false;
 
 template <class C>
 concept HasValidateMember = requires(const C& config) {
@@ -181,8 +179,7 @@ template <class T>
 
 }  // namespace detail
 
-// --- ValidatableConfig
-// ----------------------------------------------------------------------------
+// --- ValidatableConfig ---------------------------------------------------------------------------
 
 /// A configuration that can check itself: copyable, with `Result<void> validate() const`.
 ///
@@ -256,8 +253,7 @@ consteval bool check_validatable_config() {
   return ValidatableConfig<C>;
 }
 
-// --- Quantize / Dequantize
-// ------------------------------------------------------------------------
+// --- Quantize / Dequantize -----------------------------------------------------------------------
 
 /// A quantization scheme that turns a tensor into its quantized form `Q`:
 /// `Result<Q> quantize(const at::Tensor& tensor, c10::Device device) const`.
@@ -323,8 +319,7 @@ consteval bool check_dequantize() {
   return Dequantize<T, Q>;
 }
 
-// --- GpuDispatchable
-// ------------------------------------------------------------------------------
+// --- GpuDispatchable -----------------------------------------------------------------------------
 
 /// An operation with a GPU and a CPU implementation: member types `Input` and `Output`, and
 ///   `Result<Output> dispatch_gpu(const Input& input, c10::Device device) const`

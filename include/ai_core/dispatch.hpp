@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // ai_core/dispatch.hpp: runs a `GpuDispatchable` op on the device it is given.
 //
-// `ai_core::dispatch(op, input, device)` is the seed's `GpuDispatchable::dispatch` default method
-// as a free function template, resolved at compile time (no virtual call, no type erasure):
+// `ai_core::dispatch(op, input, device)` is the Rust crate's `GpuDispatchable::dispatch` default
+// method as a free function template, resolved at compile time (no virtual call, no type erasure):
 //   - a CUDA device: enters that device on the calling thread (a cheap device guard, Note [cheap
 //     device guard] in src/device_guard.cpp), checks that every tensor of the input lives there,
 //     and runs `op.dispatch_gpu(input, device)`; the device is restored afterwards;
@@ -155,7 +155,7 @@ struct TensorsOnDeviceFn {
         return {};
       }
     } else {
-      static_assert(always_false<T>,
+      static_assert(dependent_false<T>,
                     "ai_core::tensors_on_device: cannot find the tensors inside this type; define "
                     "`ai_core::Result<void> ai_core_tensors_on_device(const T&, c10::Device)` in "
                     "T's namespace (found by argument-dependent lookup; check each tensor member "
@@ -209,8 +209,7 @@ struct TensorsOnDeviceFn {
 /// few nanoseconds per tensor (the device of a tensor is a field read).
 inline constexpr detail::TensorsOnDeviceFn tensors_on_device{};
 
-// --- dispatch
-// -------------------------------------------------------------------------------------
+// --- dispatch ------------------------------------------------------------------------------------
 
 namespace detail {
 /// Begins `range` named after `op`: `op.name()` when it has one, else its type's name. Called
@@ -317,7 +316,7 @@ requires(!(GpuDispatchable<Op> &&
     dispatch(const Op& /*op*/, const Input& /*input*/, c10::Device /*device*/) {
   [[maybe_unused]] constexpr bool valid = check_gpu_dispatchable<Op>();  // Fires its asserts.
   if constexpr (GpuDispatchable<Op>) {
-    static_assert(detail::always_false<Input>,
+    static_assert(detail::dependent_false<Input>,
                   "ai_core::dispatch(op, input, device): `input` does not convert to "
                   "`const Op::Input&`");
   }

@@ -94,7 +94,7 @@ constexpr std::int64_t dtype_size(c10::ScalarType dtype) noexcept {
 template <class T>
 struct DtypeTraits {};
 
-/// Defines one `DtypeTraits` specialisation.
+/// Defines one `DtypeTraits` specialisation (also used by <ai_core/cuda/dtype.hpp>).
 #define AI_CORE_INTERNAL_DTYPE_TRAIT(type, scalar_type)                    \
   template <>                                                              \
   struct DtypeTraits<type> {                                               \
@@ -113,7 +113,6 @@ AI_CORE_INTERNAL_DTYPE_TRAIT(std::int64_t, Long);
 AI_CORE_INTERNAL_DTYPE_TRAIT(bool, Bool);
 AI_CORE_INTERNAL_DTYPE_TRAIT(c10::Float8_e4m3fn, Float8_e4m3fn);
 AI_CORE_INTERNAL_DTYPE_TRAIT(c10::Float8_e5m2, Float8_e5m2);
-#undef AI_CORE_INTERNAL_DTYPE_TRAIT
 
 /// Satisfied by element types with a dtype: the host types above, and the CUDA types once
 /// <ai_core/cuda/dtype.hpp> is included. `const T` models it when `T` does.

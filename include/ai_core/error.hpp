@@ -9,8 +9,9 @@
 // `ErrorCode` plugs into <system_error> (`error_category()`, `make_error_code`), so
 // `std::error_code ec = ErrorCode::io;` works and compares.
 //
-// `Result<T>` and the propagation macros live in <ai_core/expected.hpp>; conversions from
-// libtorch's exceptions and `capture()` in <ai_core/torch_error.hpp>; from `cudaError_t` in
+// `Result<T>` lives in <ai_core/expected.hpp>, the propagation macros in
+// <ai_core/result_macros.hpp>, the message builder `str_cat` in <ai_core/str_cat.hpp>; conversions
+// from libtorch's exceptions and `capture()` in <ai_core/torch_error.hpp>; from `cudaError_t` in
 // <ai_core/cuda/error.hpp>; fmt/std::format support in the opt-in <ai_core/fmt.hpp>. The guide is
 // docs/errors.md.
 //
@@ -44,7 +45,8 @@ namespace ai_core {
 
 /// What went wrong, as a stable number. Values never change and new codes are only appended, so
 /// code that switches on an `ErrorCode` must have a `default:` branch for codes it does not know
-/// (the seed's non-exhaustive enum). `ErrorCode` converts to `std::error_code` (category
+/// (the enum is open on purpose: libraries built on ai_core keep compiling when a code is added).
+/// `ErrorCode` converts to `std::error_code` (category
 /// `ai_core::error_category()`).
 enum class ErrorCode : std::int32_t {
   invalid_config = 1,      ///< A configuration value or argument is invalid (bad env value, null).
@@ -59,10 +61,12 @@ enum class ErrorCode : std::int32_t {
   torch = 10,                ///< libtorch raised an error (payload: the c10 error kind, message).
   /// A rendezvous or collective failed: a rank did not arrive, a peer died or the timeout passed.
   communication = 11,
+  unknown = 12,  ///< An exception with no closer code: not libtorch's, not an allocation, OS or
+                 ///< argument error (the message names its type).
 };
 
 /// Returns the lower-case name of `code` ("invalid config", "shape mismatch", ...), or
-/// "unknown error" for a value that is not a known code.
+/// "unrecognized error code" for a value that is not a known code.
 [[nodiscard]] constexpr std::string_view to_string(ErrorCode code) noexcept {
   switch (code) {
     case ErrorCode::invalid_config: return "invalid config";
@@ -76,8 +80,9 @@ enum class ErrorCode : std::int32_t {
     case ErrorCode::io: return "io error";
     case ErrorCode::torch: return "torch error";
     case ErrorCode::communication: return "communication error";
+    case ErrorCode::unknown: return "unknown error";
   }
-  return "unknown error";
+  return "unrecognized error code";
 }
 
 /// Every `ErrorCode`, in enum order: the one list to extend when a code is appended.
@@ -91,10 +96,11 @@ inline constexpr ErrorCode kErrorCodes[] = {ErrorCode::invalid_config,
                                             ErrorCode::not_implemented,
                                             ErrorCode::io,
                                             ErrorCode::torch,
-                                            ErrorCode::communication};
+                                            ErrorCode::communication,
+                                            ErrorCode::unknown};
 
 /// Returns the C++ identifier of `code` ("invalid_config", "out_of_memory", ...), the name the
-/// Python package gives `CoreError.code`; "unknown" for a value that is not a known code.
+/// Python package gives `CoreError.code`; "unrecognized" for a value that is not a known code.
 [[nodiscard]] constexpr std::string_view error_code_identifier(ErrorCode code) noexcept {
   switch (code) {
     case ErrorCode::invalid_config: return "invalid_config";
@@ -108,8 +114,9 @@ inline constexpr ErrorCode kErrorCodes[] = {ErrorCode::invalid_config,
     case ErrorCode::io: return "io";
     case ErrorCode::torch: return "torch";
     case ErrorCode::communication: return "communication";
+    case ErrorCode::unknown: return "unknown";
   }
-  return "unknown";
+  return "unrecognized";
 }
 
 /// Writes `to_string(code)` to `os`.
@@ -196,85 +203,7 @@ struct ErrorRep {
 /// Returns the representation a moved-from CoreError reads (lives in the compiled library).
 [[nodiscard]] AI_CORE_API const ErrorRep& moved_from_error_rep() noexcept;
 
-/// Streams `value` through `write` into a string (ostringstream lives in the compiled library, so
-/// this header need not include <sstream>).
-[[nodiscard]] AI_CORE_API std::string stream_to_string(void (*write)(std::ostream&, const void*),
-                                                       const void* value);
-
-// Append numbers in their shortest exact form (std::to_chars). Out of line: message building is
-// cold code, and inlined std::string appends after std::to_chars trip g++ 12's -Wrestrict false
-// positive at -O3 (GCC bug 105329).
-AI_CORE_API void append_signed(std::string& out, long long value);
-AI_CORE_API void append_unsigned(std::string& out, unsigned long long value);
-AI_CORE_API void append_float(std::string& out, float value);
-AI_CORE_API void append_double(std::string& out, double value);
-
-template <class T>
-inline constexpr bool dependent_false = false;
-
-template <class R>
-concept IntegerRange = requires(const R& r) {
-  r.begin() != r.end();
-  requires std::is_integral_v<std::remove_cvref_t<decltype(*r.begin())>>;
-};
-
-template <class T>
-void str_append(std::string& out, const T& value) {
-  using U = std::remove_cvref_t<T>;
-  if constexpr (std::is_same_v<U, bool>) {
-    out += value ? "true" : "false";
-  } else if constexpr (std::is_same_v<U, char>) {
-    out += value;
-  } else if constexpr (std::is_same_v<U, std::nullptr_t>) {
-    out += "nullptr";
-  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    out += std::string_view(value);
-  } else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
-    append_signed(out, static_cast<long long>(value));
-  } else if constexpr (std::is_integral_v<U>) {
-    append_unsigned(out, static_cast<unsigned long long>(value));
-  } else if constexpr (std::is_same_v<U, float>) {
-    append_float(out, value);
-  } else if constexpr (std::is_floating_point_v<U>) {
-    append_double(out, static_cast<double>(value));
-  } else if constexpr (std::is_same_v<U, ErrorCode>) {
-    out += to_string(value);
-  } else if constexpr (std::is_same_v<U, c10::Device>) {
-    out += value.str();
-  } else if constexpr (IntegerRange<U>) {
-    out += '[';
-    bool first = true;
-    for (const auto& element : value) {
-      if (!first) out += ", ";
-      first = false;
-      str_append(out, element);
-    }
-    out += ']';
-  } else if constexpr (requires(std::ostream & os) { os << value; }) {
-    out += stream_to_string(
-        [](std::ostream& os, const void* p) { os << *static_cast<const U*>(p); }, &value);
-  } else {
-    static_assert(dependent_false<T>,
-                  "ai_core::str_cat: no text form for this type (give it an operator<<)");
-  }
-}
-
 }  // namespace detail
-
-/// Returns the concatenation of the text forms of `parts`: strings as they are, integers and
-/// floating-point numbers in their shortest exact form (long double as double), `bool` as
-/// true/false, `c10::Device` as "cuda:0", ranges of integers (shapes, `c10::IntArrayRef`) as "[2,
-/// 3]", and anything else through its `operator<<`. Used by the factories' callers and the macros'
-/// context arguments.
-///
-/// Example:
-///   ai_core::str_cat("rank ", 64, " exceeds the maximum ", 32, " (adapter '", name, "')");
-template <class... Parts>
-[[nodiscard]] std::string str_cat(const Parts&... parts) {
-  std::string out;
-  (detail::str_append(out, parts), ...);
-  return out;
-}
 
 // --- CoreError -----------------------------------------------------------------------------------
 
@@ -304,8 +233,8 @@ class AI_CORE_API CoreError {
                                                 Location location = Location::current());
 
   /// Makes a `dimension_mismatch` error.
-  [[nodiscard]] static CoreError dim_mismatch(std::string message,
-                                              Location location = Location::current());
+  [[nodiscard]] static CoreError dimension_mismatch(std::string message,
+                                                    Location location = Location::current());
 
   /// Makes a `device_not_available` error for `device`: "cuda:1" then ` (detail)` if given.
   [[nodiscard]] static CoreError device_not_available(c10::Device device, std::string detail = {},
@@ -322,14 +251,14 @@ class AI_CORE_API CoreError {
                                                  Location location = Location::current());
 
   /// Makes an `out_of_memory` error; the byte counts, when given, are appended to the message.
-  [[nodiscard]] static CoreError oom(std::string message,
-                                     std::optional<std::uint64_t> requested_bytes = {},
-                                     std::optional<std::uint64_t> free_bytes = {},
-                                     Location location = Location::current());
+  [[nodiscard]] static CoreError out_of_memory(std::string message,
+                                               std::optional<std::uint64_t> requested_bytes = {},
+                                               std::optional<std::uint64_t> free_bytes = {},
+                                               Location location = Location::current());
 
   /// Makes a `kernel_error` error without a CUDA payload.
-  [[nodiscard]] static CoreError kernel(std::string message,
-                                        Location location = Location::current());
+  [[nodiscard]] static CoreError kernel_error(std::string message,
+                                              Location location = Location::current());
 
   /// Makes an error from a CUDA runtime error: `out_of_memory` for code 2
   /// (cudaErrorMemoryAllocation), else `kernel_error`; the message ends with
@@ -354,17 +283,24 @@ class AI_CORE_API CoreError {
   [[nodiscard]] static CoreError from_system_error(const std::system_error& error,
                                                    Location location = Location::current());
 
-  /// Makes an error from a libtorch exception of class `kind` ("c10::IndexError") with message
-  /// `message`: `out_of_memory` for "c10::OutOfMemoryError" and for the CPU allocator's failure
-  /// (a plain c10::Error, recognized by its message), with the requested bytes when the message
-  /// states them exactly; else `torch`. <ai_core/torch_error.hpp> calls it for a `c10::Error`.
+  /// Makes a `torch` error from a libtorch exception of class `kind` ("c10::IndexError") with
+  /// message `message` (trailing newlines dropped): "c10::IndexError: index 5 is out of bounds".
+  /// It does not read the message: `from_c10_error` in <ai_core/torch_error.hpp> recognizes
+  /// libtorch's allocation failures and makes them `out_of_memory`.
   [[nodiscard]] static CoreError torch(std::string kind, std::string message,
                                        std::optional<std::int32_t> accelerator_error = {},
                                        Location location = Location::current());
 
-  /// Makes an error with any `code`, no payload (what `AI_CORE_CHECK` uses).
-  [[nodiscard]] static CoreError make(ErrorCode code, std::string message,
-                                      Location location = Location::current());
+  /// Makes an error with any `code` and no payload (what `AI_CORE_CHECK` uses).
+  [[nodiscard]] static CoreError from_code(ErrorCode code, std::string message,
+                                           Location location = Location::current());
+
+  /// Makes an error with any `code` and `payload`, for layers that classify another library's
+  /// errors (<ai_core/torch_error.hpp> makes libtorch's allocation failures `out_of_memory` with a
+  /// `TorchInfo`). Prefer the named factories: they format the message from the payload.
+  [[nodiscard]] static CoreError from_code(ErrorCode code, std::string message,
+                                           ErrorPayload payload,
+                                           Location location = Location::current());
 
   CoreError(const CoreError& other)
       : rep_(other.rep_ ? new detail::ErrorRep(*other.rep_) : nullptr) {}

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// ai_core/expected.hpp: `Expected<T, E>`, `Result<T>` and the propagation macros.
+// ai_core/expected.hpp: `Expected<T, E>` and `Result<T>`; the propagation macros that go with
+// them (`AI_CORE_TRY`, `AI_CORE_ASSIGN_OR_RETURN`, `AI_CORE_CHECK`) are in
+// <ai_core/result_macros.hpp>, so a header that only names `Result` defines no macros.
 //
 // `ai_core::Expected<T, E>` has std::expected's interface (C++23) and is ai_core's own type, so it
 // is the SAME type in every translation unit whatever the language mode: nvcc compiles C++20,
@@ -15,7 +17,7 @@
 //   - It converts implicitly from and to any std::expected-like type (`std::expected<T, E>` in
 //     C++23 code) through templates that are identical in every mode (`ExpectedLike`).
 //
-// Example:
+// Example (the macros come from <ai_core/result_macros.hpp>):
 //   ai_core::Result<int> parse_rank(std::string_view text);
 //   ai_core::Result<Adapter> load(std::string_view name) {
 //     AI_CORE_ASSIGN_OR_RETURN(int rank, parse_rank(env), "reading AI_CORE_RANK");
@@ -108,7 +110,7 @@ concept ExpectedLike =
 /// An error value to construct an `Expected` from (std::unexpected's counterpart).
 ///
 /// Example:
-///   return ai_core::Unexpected(ai_core::CoreError::kernel("launch failed"));
+///   return ai_core::Unexpected(ai_core::CoreError::kernel_error("launch failed"));
 template <class E>
 class Unexpected {
   static_assert(std::is_object_v<E> && !std::is_array_v<E> && !std::is_const_v<E> &&
@@ -1247,124 +1249,4 @@ class [[nodiscard]] Expected<T, E> {
   bool has_value_;
 };
 
-// --- propagation macros --------------------------------------------------------------------------
-
-namespace detail {
-
-// Note [cold error paths]
-// Building an error (formatting its message, allocating it) is cold code. Inlined into the
-// function that checks, it makes that function save registers and reserve stack in its prologue
-// on the success path too. The macros therefore hand the error path to out-of-line functions
-// marked cold: the checking function keeps only a compare, a branch and a call
-// (docs/benchmarks.md, "Error layer", measures the difference).
-#if defined(__GNUC__) || defined(__clang__)
-#  define AI_CORE_INTERNAL_COLD [[gnu::cold, gnu::noinline]]
-#else
-#  define AI_CORE_INTERNAL_COLD
-#endif
-
-// Returns the error of `result` (moved from an rvalue, copied from an lvalue) as an Unexpected.
-template <class R>
-constexpr auto propagate_error(R&& result) {
-  using Error = typename std::remove_cvref_t<R>::error_type;
-  return Unexpected<Error>(std::forward<R>(result).error());
-}
-
-// The same, with the context line `str_cat(parts...)` appended (Note [cold error paths]).
-template <class R, class First, class... Rest>
-AI_CORE_INTERNAL_COLD auto propagate_error(R&& result, const First& first, const Rest&... rest) {
-  using Error = typename std::remove_cvref_t<R>::error_type;
-  static_assert(
-      requires(Error & e) { e.with_context(std::declval<std::string>()); },
-      "AI_CORE_TRY/AI_CORE_ASSIGN_OR_RETURN context arguments need an error type "
-      "with a with_context(std::string) member (docs/errors.md, domain errors)");
-  Error error(std::forward<R>(result).error());
-  error.with_context(str_cat(first, rest...));
-  return Unexpected<Error>(std::move(error));
-}
-
-// Makes AI_CORE_CHECK's error (Note [cold error paths]). At least one message part is required:
-// a check without a message would produce an error that names nothing.
-template <class First, class... Rest>
-AI_CORE_INTERNAL_COLD Unexpected<CoreError> check_failed(ErrorCode code,
-                                                         std::source_location location,
-                                                         const First& first, const Rest&... rest) {
-  return Unexpected<CoreError>(CoreError::make(code, str_cat(first, rest...), location));
-}
-template <class... None>
-requires(sizeof...(None) == 0) Unexpected<CoreError> check_failed(ErrorCode code,
-                                                                  std::source_location location) {
-  static_assert(sizeof...(None) != 0,
-                "AI_CORE_CHECK(cond, code, message...) needs a message: name the value seen and "
-                "the value expected");
-  return Unexpected<CoreError>(CoreError::make(code, {}, location));
-}
-
-}  // namespace detail
 }  // namespace ai_core
-
-#define AI_CORE_INTERNAL_CONCAT_IMPL(a, b) a##b
-#define AI_CORE_INTERNAL_CONCAT(a, b) AI_CORE_INTERNAL_CONCAT_IMPL(a, b)
-
-/// Evaluates `expr` (any `Expected<U, E>`, e.g. a `Result<U>`) once; if it holds an error, returns
-/// that error from the enclosing function, which must return an `Expected` whose error type can
-/// be made from `E` (any `Result<V>`, or a domain error type that wraps CoreError). Optional
-/// further arguments are joined with `ai_core::str_cat` and appended as a context line.
-///
-/// WARNING: expands to a statement (a `do { } while (false)` block) containing a `return`; the
-/// value of `expr`, if any, is discarded. The temporary holding `expr`'s result dies at the end
-/// of the statement. The context arguments are evaluated only on the error path.
-///
-/// Example:
-///   AI_CORE_TRY(validate(weight), "loading adapter '", name, "'");
-#define AI_CORE_TRY(expr, ...)                                                              \
-  do {                                                                                      \
-    auto&& ai_core_internal_try_result = (expr);                                            \
-    if (!ai_core_internal_try_result.has_value()) [[unlikely]] {                            \
-      return ::ai_core::detail::propagate_error(                                            \
-          static_cast<decltype(ai_core_internal_try_result)&&>(ai_core_internal_try_result) \
-              __VA_OPT__(, ) __VA_ARGS__);                                                  \
-    }                                                                                       \
-  } while (false)
-
-/// Evaluates `expr` (any `Expected<U, E>`) once; on success assigns its value (moved out of an
-/// rvalue) to `lhs`, which may be a declaration (`auto rank`, `const Tensor& t`) or an existing
-/// variable; on error returns the error from the enclosing function like `AI_CORE_TRY`, with the
-/// optional context arguments appended as a context line.
-///
-/// WARNING: expands to several statements (a declaration of a hidden variable, an `if` with a
-/// `return`, the assignment), so it cannot be the body of an unbraced `if`/`for`. The result of
-/// `expr` lives until the end of the enclosing scope (so `lhs` may be a reference into it).
-/// `lhs` cannot contain a top-level comma (no structured bindings): name a variable instead.
-///
-/// Example:
-///   AI_CORE_ASSIGN_OR_RETURN(auto rank, parse_rank(text), "reading AI_CORE_RANK");
-#define AI_CORE_ASSIGN_OR_RETURN(lhs, expr, ...)                                                 \
-  AI_CORE_INTERNAL_ASSIGN_OR_RETURN(AI_CORE_INTERNAL_CONCAT(ai_core_internal_result_, __LINE__), \
-                                    lhs, expr __VA_OPT__(, ) __VA_ARGS__)
-#define AI_CORE_INTERNAL_ASSIGN_OR_RETURN(result, lhs, expr, ...)                     \
-  auto&& result = (expr);                                                             \
-  if (!result.has_value()) [[unlikely]] {                                             \
-    return ::ai_core::detail::propagate_error(static_cast<decltype(result)&&>(result) \
-                                                  __VA_OPT__(, ) __VA_ARGS__);        \
-  }                                                                                   \
-  lhs = *static_cast<decltype(result)&&>(result)
-
-/// Evaluates `cond` once; if false, returns from the enclosing function (which returns any
-/// `Result<U>` or an `Expected` whose error can be made from CoreError) a CoreError with `code`
-/// whose message is the remaining arguments joined with `ai_core::str_cat`, recorded at the
-/// caller's source location. Name the value seen and the value expected in the message.
-///
-/// WARNING: expands to a statement (a `do { } while (false)` block) containing a `return`. The
-/// message arguments are evaluated only when `cond` is false.
-///
-/// Example:
-///   AI_CORE_CHECK(rank <= max_rank, ErrorCode::invalid_config,
-///                 "rank ", rank, " exceeds the maximum ", max_rank);
-#define AI_CORE_CHECK(cond, code, ...)                                           \
-  do {                                                                           \
-    if (!(cond)) [[unlikely]] {                                                  \
-      return ::ai_core::detail::check_failed(                                    \
-          (code), ::std::source_location::current() __VA_OPT__(, ) __VA_ARGS__); \
-    }                                                                            \
-  } while (false)

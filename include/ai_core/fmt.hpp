@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // ai_core/fmt.hpp: OPT-IN formatting of `ai_core::CoreError` and `ai_core::ErrorCode` with fmt
 // and std::format. No other ai_core header includes it, so ai_core never forces an fmt version on
-// its consumer (the fmt trap of the foundation issue: torch ships fmt 12 headers, a distribution's
-// spdlog may use fmt 9). Include it in a translation unit that already uses the fmt it wants:
+// its consumer (torch ships fmt 12 headers, a distribution's spdlog may use fmt 9: a translation
+// unit that sees both breaks). Include it in a translation unit that already uses the fmt it wants:
 // the formatters are written against the part of fmt's API that is the same from fmt 8 to fmt 12.
 //
 // - `fmt::formatter` specializations when <fmt/format.h> is reachable;

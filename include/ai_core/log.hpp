@@ -8,8 +8,9 @@
 // whose level follows the `SPDLOG_LEVEL` environment variable ("debug", or "warn,ai_core=trace").
 //
 // Example:
-//   ai_core::set_logger(spdlog::default_logger());   // route ai_core's messages to the host's
-//   sinks ai_core::log(ai_core::LogLevel::info, "selected cuda:0");
+//   // route ai_core's messages to the host's sinks:
+//   ai_core::set_logger(spdlog::default_logger());
+//   ai_core::log(ai_core::LogLevel::info, "selected cuda:0");
 #pragma once
 
 #include <ai_core/export.hpp>

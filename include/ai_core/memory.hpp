@@ -24,6 +24,7 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/export.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
@@ -267,7 +268,7 @@ inline Result<MemoryReservation> MemoryTracker::try_reserve(std::uint64_t bytes)
   std::uint64_t used = current_.load(std::memory_order_relaxed);
   do {
     if (bytes > limit_ || used > limit_ - bytes) {
-      return CoreError::oom(
+      return CoreError::out_of_memory(
           str_cat("memory budget exceeded: ", bytes, " bytes requested, ",
                   used < limit_ ? limit_ - used : 0, " of ", limit_, " bytes free"),
           bytes, used < limit_ ? limit_ - used : 0);

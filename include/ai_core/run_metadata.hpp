@@ -28,6 +28,7 @@
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 #include <ai_core/export.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/seed.hpp>
 
 #include <concepts>

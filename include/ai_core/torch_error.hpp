@@ -6,9 +6,9 @@
 // original message (`torch_info()`); a `c10::OutOfMemoryError`, and the CPU allocator's failure
 // (a plain c10::Error in libtorch 2.11), become `out_of_memory`.
 // `capture(callable)` runs code that may throw and returns a `Result`: the seam where libtorch's
-// exceptions become ai_core's errors. This header includes <c10/util/Exception.h> for the c10
-// exception classes; error.hpp does not include it itself (it arrives there only through
-// <c10/core/Device.h>).
+// exceptions (and any other) become ai_core's errors. This header includes <c10/util/Exception.h>
+// for the c10 exception classes; error.hpp does not include it itself (it arrives there only
+// through <c10/core/Device.h>).
 //
 // Example:
 //   ai_core::Result<at::Tensor> product = ai_core::capture([&] { return at::matmul(a, b); });
@@ -20,15 +20,18 @@
 
 #include <c10/util/Exception.h>
 
+#include <cstdint>
 #include <exception>
 #include <functional>
-#include <new>
+#include <optional>
 #include <source_location>
 #include <string>
-#include <system_error>
 #include <type_traits>
-#include <typeinfo>
 #include <utility>
+
+#if defined(__GLIBCXX__)
+#  include <cxxabi.h>  // abi::__forced_unwind
+#endif
 
 namespace ai_core {
 
@@ -61,19 +64,28 @@ namespace ai_core {
   return "c10::Error";
 }
 
+/// Returns a libtorch error of class `kind` ("c10::IndexError") with message `message` as a
+/// CoreError: `out_of_memory` for "c10::OutOfMemoryError" and for the CPU allocator's failure (a
+/// plain c10::Error, recognized by its message: Note [CPU allocation failures] in
+/// src/torch_error.cpp), with the requested bytes when the message states them exactly; otherwise
+/// `CoreError::torch`. `torch_info()` holds the kind, the message and `accelerator_error`.
+[[nodiscard]] AI_CORE_API CoreError
+from_c10_error(std::string kind, std::string message,
+               std::optional<std::int32_t> accelerator_error = std::nullopt,
+               std::source_location location = std::source_location::current());
+
 /// Returns `error` as a CoreError: code `torch` (or `out_of_memory` for c10::OutOfMemoryError and
-/// allocation failures, Note [CPU allocation failures] in src/error.cpp),
-/// `torch_info()` holding the kind and the message without the C++ backtrace, and for
-/// c10::AcceleratorError its error code. `location` is where the conversion happened (c10 keeps
-/// the throw site in the message).
+/// allocation failures, as above), `torch_info()` holding the kind and the message without the
+/// C++ backtrace, and for c10::AcceleratorError its error code. `location` is where the
+/// conversion happened (c10 keeps the throw site in the message).
 [[nodiscard]] inline CoreError from_c10_error(
     const c10::Error& error, std::source_location location = std::source_location::current()) {
   std::optional<std::int32_t> accelerator_error;
   if (const auto* accelerator = dynamic_cast<const c10::AcceleratorError*>(&error)) {
     accelerator_error = accelerator->get_error_code();
   }
-  return CoreError::torch(c10_error_kind(error), error.what_without_backtrace(), accelerator_error,
-                          location);
+  return from_c10_error(c10_error_kind(error), error.what_without_backtrace(), accelerator_error,
+                        location);
 }
 
 namespace detail {
@@ -93,7 +105,15 @@ template <class R>
 using capture_result_t = typename CaptureResult<std::remove_cvref_t<R>>::type;
 
 // Returns the type name of the dynamic type of `error` (mangled where demangling is unavailable).
-AI_CORE_API std::string exception_type_name(const std::exception& error);
+[[nodiscard]] AI_CORE_API std::string exception_type_name(const std::exception& error);
+
+// Returns what `capture` makes of a std::exception that is neither an ai_core::Exception nor a
+// c10::Error (the list in `capture`'s comment). Out of line: cold code, kept out of every caller.
+[[nodiscard]] AI_CORE_API CoreError from_std_exception(const std::exception& error,
+                                                       std::source_location location);
+
+// Returns what `capture` makes of an exception not derived from std::exception.
+[[nodiscard]] AI_CORE_API CoreError from_unknown_exception(std::source_location location);
 }  // namespace detail
 
 /// Runs `f()` and returns its outcome as a `Result`: a value `T` (references decay to copies)
@@ -103,9 +123,11 @@ AI_CORE_API std::string exception_type_name(const std::exception& error);
 ///   - `c10::Error` and its subclasses -> `from_c10_error` (`torch`, or `out_of_memory`);
 ///   - `std::bad_alloc`       -> `out_of_memory`;
 ///   - `std::system_error`    -> `io` with its `std::error_code`;
-///   - other `std::exception` -> `torch` with `torch_info()->kind` the exception's type name.
-/// Exceptions not derived from std::exception propagate. The errors record the location of the
-/// `capture` call.
+///   - `std::logic_error` (`std::invalid_argument`, `std::out_of_range`, ...) -> `invalid_config`;
+///   - any other exception    -> `unknown`.
+/// The messages start with the exception's type name ("std::out_of_range: slot 9 of 4"). No
+/// exception leaves `capture`, except the forced unwinding of a cancelled thread, which must not
+/// be stopped. The errors record the location of the `capture` call.
 template <class F>
 [[nodiscard]] auto capture(F&& f, std::source_location location = std::source_location::current())
     -> detail::capture_result_t<std::invoke_result_t<F&&>> {
@@ -121,14 +143,16 @@ template <class F>
     return Unexpected(error.error());
   } catch (const c10::Error& error) {
     return Unexpected(from_c10_error(error, location));
-  } catch (const std::bad_alloc& error) {
-    return Unexpected(
-        CoreError::oom(str_cat("allocation failed (", error.what(), ")"), {}, {}, location));
-  } catch (const std::system_error& error) {
-    return Unexpected(CoreError::from_system_error(error, location));
   } catch (const std::exception& error) {
-    return Unexpected(
-        CoreError::torch(detail::exception_type_name(error), error.what(), {}, location));
+    return Unexpected(detail::from_std_exception(error, location));
+  }
+#if defined(__GLIBCXX__)
+  catch (const abi::__forced_unwind&) {
+    throw;  // A cancelled thread unwinds with it; swallowing it aborts the process.
+  }
+#endif
+  catch (...) {
+    return Unexpected(detail::from_unknown_exception(location));
   }
 }
 

@@ -52,6 +52,8 @@
 
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/SymInt.h>

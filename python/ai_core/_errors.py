@@ -29,6 +29,7 @@ ERROR_CODES = (
     "io",
     "torch",
     "communication",
+    "unknown",
 )
 
 _PREFIX = re.compile(r"ai_core::CoreError\[(?P<code>[a-z_]+)\]: ")

@@ -18,6 +18,8 @@
 // torch.ops.load_library, so one build serves every Python version.
 #include <ai_core/device.hpp>
 #include <ai_core/error.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_library.hpp>
 #include <ai_core/version.hpp>
 
@@ -80,7 +82,7 @@ Result<void> raise_error(std::string_view code, std::string_view message,
                          std::vector<std::string> context) {
   for (const ErrorCode candidate : kErrorCodes) {
     if (error_code_identifier(candidate) != code) continue;
-    CoreError error = CoreError::make(candidate, std::string(message));
+    CoreError error = CoreError::from_code(candidate, std::string(message));
     for (std::string& line : context) error.with_context(std::move(line));
     return error;
   }

@@ -3,6 +3,7 @@
 // variables (src/env_parse.hpp), checked against each other, and described for `ai-core doctor`.
 // No c10d, no CUDA: this translation unit only reads strings.
 #include <ai_core/distributed.hpp>
+#include <ai_core/result_macros.hpp>
 
 #include "../env_parse.hpp"
 

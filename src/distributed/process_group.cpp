@@ -25,6 +25,7 @@
 #include <ai_core/distributed.hpp>
 #include <ai_core/interop.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
 
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
@@ -86,7 +87,7 @@ std::string describe_exception(std::exception_ptr error) {
 }
 
 CoreError communication(std::string message) {
-  return CoreError::make(ErrorCode::communication, std::move(message));
+  return CoreError::from_code(ErrorCode::communication, std::move(message));
 }
 
 Result<void> check_timeout(std::chrono::milliseconds timeout, std::string_view what) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Must not compile: an op whose dispatch_gpu is not const (implementors are shared between
-// threads). (tests/compile_fail/CMakeLists.txt holds the expected message).
+// threads).
+// (tests/compile_fail/CMakeLists.txt holds the expected message).
 #include <ai_core/concepts.hpp>
 
 #include <ATen/core/Tensor.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Misuse: context arguments to AI_CORE_TRY need an error type with with_context(std::string).
 #include <ai_core/expected.hpp>
+#include <ai_core/result_macros.hpp>
 
 #include <string>
 

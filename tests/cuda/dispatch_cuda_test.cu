@@ -8,6 +8,7 @@
 #include <ai_core/device.hpp>
 #include <ai_core/dispatch.hpp>
 #include <ai_core/log.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 
 #include <ATen/core/Tensor.h>

@@ -537,7 +537,7 @@ TEST(MemoryStatsCudaTest, AllocatorFiguresFollowATensor) {
 TEST(MemoryStatsCudaTest, OutOfMemoryViewNamesAllocatedAndReserved) {
   const at::Tensor t = at::empty({32 << 20}, at::TensorOptions().dtype(at::kByte).device(kCuda));
   const CoreError error =
-      with_allocator_view(CoreError::oom("allocating activations", 1ull << 40), kCuda);
+      with_allocator_view(CoreError::out_of_memory("allocating activations", 1ull << 40), kCuda);
   ASSERT_GE(error.context().size(), 3u);
   EXPECT_THAT(error.context()[0],
               ::testing::HasSubstr("allocator on cuda:0: 1024.00 GiB requested, "));

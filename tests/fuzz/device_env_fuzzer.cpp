@@ -248,7 +248,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return it->second;
   };
 
-  // --- the model --------------------------------------------------------------------------------
+  // --- the model ---------------------------------------------------------------------------------
   bool want_force = false;
   int want_ordinal = 0;
   ai_core::FallbackPolicy want_fallback = ai_core::FallbackPolicy::warn;
@@ -289,7 +289,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // --- from_env ---------------------------------------------------------------------------------
+  // --- from_env ----------------------------------------------------------------------------------
   auto config = ai_core::DeviceConfig::from_env(lookup);
   require(lookups > 0, "from_env never asked the lookup");
   if (!want_error_var.empty()) {
@@ -346,7 +346,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // --- device_report / to_json ------------------------------------------------------------------
+  // --- device_report / to_json -------------------------------------------------------------------
   if (in.ConsumeBool()) {
     ai_core::DeviceReportOptions options;
     options.env = lookup;

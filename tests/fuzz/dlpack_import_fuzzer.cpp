@@ -148,7 +148,7 @@ void run(FuzzedDataProvider& in, Managed& managed, bool versioned, std::uint64_t
   managed.manager_ctx = &managed;
   managed.deleter = &counting_deleter<Managed>;
 
-  // --- the model --------------------------------------------------------------------------------
+  // --- the model ---------------------------------------------------------------------------------
   bool ok = t.ndim >= 0 && t.ndim <= static_cast<std::int32_t>(ai_core::kMaxBufferRank) &&
             (t.ndim == 0 || t.shape != nullptr);
   const auto dtype = model_dtype(t.dtype);
@@ -198,7 +198,7 @@ void run(FuzzedDataProvider& in, Managed& managed, bool versioned, std::uint64_t
     ok = ok && managed.version.major == DLPACK_MAJOR_VERSION;
   }
 
-  // --- import -----------------------------------------------------------------------------------
+  // --- import ------------------------------------------------------------------------------------
   g_deleter_calls = 0;
   ++g_total_imports;
   const bool make_tensor = in.ConsumeBool();

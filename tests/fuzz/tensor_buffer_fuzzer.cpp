@@ -124,8 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto view =
       ai_core::TensorBufferView::from_raw(ptr, byte_size, dtype, sizes, strides, device, access);
 
-  // --- the model: is this layout valid?
-  // ------------------------------------------------------------
+  // --- the model: is this layout valid? ----------------------------------------------------------
   const bool dtype_ok = ai_core::is_interop_dtype(dtype);
   const std::int64_t element = dtype_ok ? ai_core::dtype_size(dtype) : 1;
   bool layout_ok = rank <= ai_core::kMaxBufferRank && (strides.empty() || strides.size() == rank);
@@ -234,8 +233,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!view.error().message().empty(), "empty error message");
   }
 
-  // --- to_tensor: the owner is released exactly once, in every outcome
-  // ------------------------------
+  // --- to_tensor: the owner is released exactly once, in every outcome ---------------------------
   if (view.has_value()) {
     int released = 0;
     const std::int64_t before = g_owners_released;

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Script mode (cmake -P): builds and runs tests/install/consumer against ai_core, in MODE
-# `find_package` (after installing this build into a fresh prefix) or `add_subdirectory`.
+# `find_package` (after installing this build into a fresh prefix) or `add_subdirectory`, with the
+# consumer's CMAKE_CXX_STANDARD set globally to CXX_STANDARD. The consumer is configured the plain
+# way: no TORCH_CUDA_ARCH_LIST (variable or environment), no Torch_DIR, no CUDA variables (torch is
+# found through python3, Note [CUDA architectures] in cmake/AiCoreTorch.cmake picks the list).
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
@@ -9,16 +12,13 @@ function(run)
   endif()
 endfunction()
 
-set(build "${WORK_DIR}/${MODE}-build")
+unset(ENV{TORCH_CUDA_ARCH_LIST})
+set(build "${WORK_DIR}/${MODE}-cxx${CXX_STANDARD}-build")
 file(REMOVE_RECURSE "${build}")
-set(common -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR=${Torch_DIR}
-           -DCONSUMER_MODE=${MODE} -DAI_CORE_WITH_CUDA=${WITH_CUDA})
-if(CUDA_COMPILER)
-  list(APPEND common -DCMAKE_CUDA_COMPILER=${CUDA_COMPILER})
-endif()
+set(common -G "${GENERATOR}" -DCONSUMER_MODE=${MODE} -DCONSUMER_CXX_STANDARD=${CXX_STANDARD})
 
 if(MODE STREQUAL "find_package")
-  set(prefix "${WORK_DIR}/prefix")
+  set(prefix "${WORK_DIR}/prefix-cxx${CXX_STANDARD}")
   file(REMOVE_RECURSE "${prefix}")
   run(${CMAKE_COMMAND} --install "${AI_CORE_BINARY_DIR}" --prefix "${prefix}")
   run(${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${build}" ${common}

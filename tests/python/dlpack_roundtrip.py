@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""DLPack round trip between ai_core and Python consumers (issue 6), on the GPU machine.
+"""DLPack round trip between ai_core and Python consumers, on the GPU machine.
 
 Usage: dlpack_roundtrip.py <path to libai_core_dlpack_testlib.so>
 

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 // NF4 benchmarks (Google Benchmark), one binary: ai_core_nf4's kernels against what a libtorch
-// user writes today (the dequantization of ../shared/anchors/anchor.cu, in libtorch ops) and
+// user writes today (the dequantization in libtorch ops: a lookup of the 16 NF4 levels, times
+// absmax) and
 // against a plain copy of the same number of bytes, on the GPU (64M elements to bf16, timed with
 // CUDA events and manual time) and on the CPU (16M elements, wall time).
 //
 // Bytes counted for dequantization: codes read + absmax read + output written; for quantization:
 // input read + codes and absmax written; for the copy: bytes read + bytes written. Counters:
 // `bytes_per_second` (SetBytesProcessed) and `frac_of_copy`, the kernel's bandwidth over the
-// copy bandwidth measured in the same run on the same device (the goal: >= 0.85 for
-// dequantization on the H100). GPU benchmarks report an error and stop when no GPU is present.
+// copy bandwidth measured in the same run on the same device (the goal, in docs/benchmarks.md:
+// >= 0.85 for dequantization). GPU benchmarks report an error and stop when no GPU is present.
 //
 //   build/examples/nf4/nf4_benchmark --benchmark_filter=cuda    # the H100 figures
 #include <nf4/code_table.hpp>
@@ -124,7 +125,7 @@ bool skip_without_gpu(benchmark::State& state, bool cuda) {
 
 // Operations per timed sample on the GPU: launched back to back, the host work between them (the
 // dispatch, the buffer checks, the launch itself: a few microseconds) overlaps the previous
-// kernel instead of adding an idle gap to a ~60 us measurement.
+// kernel instead of adding an idle gap to a measurement of a few tens of microseconds.
 constexpr int kGpuBatch = 10;
 
 // Runs the timed loop and sets the counters; `work` is one operation moving `bytes` bytes.

@@ -13,6 +13,7 @@
 #include <ai_core/cuda/dtype.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/tensor_view.hpp>
 
 #include <cuda_bf16.h>
@@ -165,9 +166,8 @@ __device__ __forceinline__ float abs_ftz(float x) {
 // bytes (bf16): a pure bandwidth problem, so the kernel is shaped for the memory system:
 // - one "chunk" is 8 elements: one 4-byte code load (ld.global.nc through `__ldg`) becomes one
 //   16-byte bf16 store (two for f32), and consecutive lanes take consecutive chunks, so a warp's
-//   store covers 512 contiguous bytes and writes every 32-byte sector whole. (A first version gave
-//   each lane 16 elements and two 16-byte stores 32 bytes apart: each store instruction then wrote
-//   half of every sector, and the H100 ran it at 0.56 of the copy bandwidth.) Block sizes are
+//   store covers 512 contiguous bytes and writes every 32-byte sector whole (two 16-byte stores
+//   32 bytes apart per lane would write half of every sector per instruction). Block sizes are
 //   powers of two >= 32, so a chunk never straddles two absmax blocks: one absmax load per chunk
 //   (the 8 chunks of a 64-block hit the same L1 line), and the block index is a shift, never a
 //   64-bit division;
@@ -219,11 +219,24 @@ struct NestedAbsmax {
   }
 };
 
+// The most threads one SM of the architecture being compiled keeps resident (CUDA C++ Programming
+// Guide, "Features and Technical Specifications"): 2048 on 8.0, 9.0 and 10.x, 1024 on 7.5, 1536 on
+// the others nvcc 13 supports. The launch bounds below ask for a full SM; asking more than the
+// architecture has is a ptxas error.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ == 800 || __CUDA_ARCH__ == 900 || \
+    __CUDA_ARCH__ == 1000 || __CUDA_ARCH__ == 1030
+#  define NF4_INTERNAL_MAX_THREADS_PER_SM 2048
+#elif __CUDA_ARCH__ == 750
+#  define NF4_INTERNAL_MAX_THREADS_PER_SM 1024
+#else
+#  define NF4_INTERNAL_MAX_THREADS_PER_SM 1536
+#endif
+
 template <class Source>
 constexpr int kSharedTable = std::is_same_v<Source, NestedAbsmax> ? 256 : 1;
 
 template <class T, class Source>
-__global__ void __launch_bounds__(kThreads, 2048 / kThreads)
+__global__ void __launch_bounds__(kThreads, NF4_INTERNAL_MAX_THREADS_PER_SM / kThreads)
     dequantize_chunks(ai_core::TensorView<const std::uint8_t, 1> code_view, Source source,
                       ai_core::TensorView<T, 1> out_view, std::int64_t num_chunks,
                       int chunk_shift) {

@@ -10,6 +10,8 @@
 
 #include <ai_core/dtype.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <ATen/ops/empty.h>
 #include <ATen/ops/sum.h>
@@ -189,7 +191,7 @@ Nf4Result<void> check_part(const at::Tensor& part, std::string_view name, c10::S
         "; expected ", ai_core::dtype_name(dtype)));
   }
   if (part.dim() != 1) {
-    return ai_core::CoreError::dim_mismatch(
+    return ai_core::CoreError::dimension_mismatch(
         ai_core::str_cat("nf4 double-quant tensor: ", name, " has ", part.dim(),
                          " dimensions (shape ", part.sizes(), "); expected 1"));
   }
@@ -323,7 +325,7 @@ ai_core::Result<Nf4DoubleQuantTensor> double_quantize(const Nf4Tensor& quantized
                            static_cast<double>(num_blocks));
     if (cuda) table = host_table.first.to(device);
   } catch (const std::exception& error) {
-    return ai_core::CoreError::kernel(
+    return ai_core::CoreError::kernel_error(
         ai_core::str_cat("nf4 double_quantize: the absmax mean failed: ", error.what()));
   }
   const int log2_nested = log2_of(nested_block_size);
@@ -441,7 +443,7 @@ ai_core::Result<at::Tensor> reconstruct_absmax(const Nf4DoubleQuantTensor& quant
     }
     return result.to(quantized.device());
   } catch (const std::exception& error) {
-    return ai_core::CoreError::kernel(
+    return ai_core::CoreError::kernel_error(
         ai_core::str_cat("nf4 reconstruct_absmax: copying the constants failed: ", error.what()));
   }
 }

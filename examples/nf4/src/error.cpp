@@ -2,6 +2,8 @@
 // src/error.cpp: `Nf4Error` (nf4/error.hpp).
 #include <nf4/error.hpp>
 
+#include <ai_core/str_cat.hpp>
+
 #include <cmath>
 #include <utility>
 

@@ -16,6 +16,8 @@
 
 #include <ai_core/dispatch.hpp>
 #include <ai_core/dtype.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_library.hpp>
 
 #include <ATen/ops/empty.h>
@@ -132,7 +134,7 @@ ai_core::Result<void> dequantize_out_meta(const at::Tensor& codes, const at::Ten
         "; expected ", ai_core::dtype_name(dtype), " (the `dtype` argument)"));
   }
   if (out.dim() != static_cast<std::int64_t>(shape.size())) {
-    return ai_core::CoreError::dim_mismatch(
+    return ai_core::CoreError::dimension_mismatch(
         ai_core::str_cat("nf4_dequantize.out: `out` has ", out.dim(), " dimensions; expected ",
                          shape.size(), " (the `shape` argument)"));
   }

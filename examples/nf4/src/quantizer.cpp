@@ -12,6 +12,8 @@
 #include <ai_core/dispatch.hpp>
 #include <ai_core/dtype.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <array>
 #include <bit>
@@ -225,9 +227,9 @@ Nf4Result<Nf4Tensor> Nf4Tensor::create(at::Tensor codes, at::Tensor absmax,
           "; expected ", ai_core::dtype_name(expected)));
     }
     if (part.dim() != 1) {
-      return ai_core::CoreError::dim_mismatch(ai_core::str_cat("nf4 tensor: ", name, " has ",
-                                                               part.dim(), " dimensions (shape ",
-                                                               part.sizes(), "); expected 1"));
+      return ai_core::CoreError::dimension_mismatch(
+          ai_core::str_cat("nf4 tensor: ", name, " has ", part.dim(), " dimensions (shape ",
+                           part.sizes(), "); expected 1"));
     }
     if (!part.is_contiguous()) {
       return ai_core::CoreError::invalid_config(

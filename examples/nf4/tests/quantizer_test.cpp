@@ -2,7 +2,7 @@
 // Tests for <nf4/quantizer.hpp>, <nf4/tensor.hpp>, <nf4/config.hpp> and <nf4/error.hpp> on the
 // CPU: config validation, the exact code choice and absmax of every element against an independent
 // brute-force reference, the round-trip bound for each dtype, bitsandbytes' packing, padding and
-// partial blocks, and every bad input the issue lists, each with its error.
+// partial blocks, and every bad input of the public functions, each with its error.
 #include <nf4/code_table.hpp>
 #include <nf4/config.hpp>
 #include <nf4/error.hpp>
@@ -12,6 +12,7 @@
 #include <ai_core/concepts.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/result_macros.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <ATen/ATen.h>
@@ -451,7 +452,7 @@ TEST(Nf4BadInputTest, QuantizedTensorOnAnotherDeviceIsAMismatch) {
 
 // --- the error type ------------------------------------------------------------------------------
 
-ai_core::Result<int> core_failure() { return ai_core::CoreError::kernel("launch failed"); }
+ai_core::Result<int> core_failure() { return ai_core::CoreError::kernel_error("launch failed"); }
 
 Nf4Result<int> domain_caller() {
   AI_CORE_ASSIGN_OR_RETURN(int value, core_failure(), "in the domain caller");

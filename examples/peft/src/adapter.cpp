@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <peft/adapter.hpp>
 
+#include <ai_core/result_macros.hpp>
+#include <ai_core/str_cat.hpp>
 #include <ai_core/torch_error.hpp>
 
 #include <ATen/ops/matmul.h>
@@ -17,7 +19,7 @@ ai_core::Result<void> check_matrix(const at::Tensor& t, std::string_view what) {
   AI_CORE_CHECK(t.defined(), ai_core::ErrorCode::invalid_config, what,
                 " is an undefined tensor: expected a 2-d tensor");
   if (t.dim() != 2) {
-    return ai_core::CoreError::dim_mismatch(
+    return ai_core::CoreError::dimension_mismatch(
         ai_core::str_cat(what, " has ", t.dim(), " dimensions ", t.sizes(), ": expected 2"));
   }
   return {};

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <peft/error.hpp>
 
+#include <ai_core/str_cat.hpp>
+
 #include <utility>
 
 namespace peft {

@@ -13,26 +13,14 @@
 
 namespace ai_core {
 
-/// `__half` is IEEE binary16, the layout of f16 (`c10::Half`).
-template <>
-struct DtypeTraits<__half> {
-  static constexpr c10::ScalarType value = c10::ScalarType::Half;
-};
-/// `__nv_bfloat16` is bfloat16, the layout of bf16 (`c10::BFloat16`).
-template <>
-struct DtypeTraits<__nv_bfloat16> {
-  static constexpr c10::ScalarType value = c10::ScalarType::BFloat16;
-};
-/// `__nv_fp8_e4m3` is OCP E4M3 without infinities (NaN 0x7f/0xff): torch's Float8_e4m3fn.
-template <>
-struct DtypeTraits<__nv_fp8_e4m3> {
-  static constexpr c10::ScalarType value = c10::ScalarType::Float8_e4m3fn;
-};
-/// `__nv_fp8_e5m2` is OCP E5M2 (IEEE-like, with infinities): torch's Float8_e5m2.
-template <>
-struct DtypeTraits<__nv_fp8_e5m2> {
-  static constexpr c10::ScalarType value = c10::ScalarType::Float8_e5m2;
-};
+// `__half` is IEEE binary16, the layout of f16 (`c10::Half`); `__nv_bfloat16` is bfloat16, the
+// layout of bf16 (`c10::BFloat16`); `__nv_fp8_e4m3` is OCP E4M3 without infinities (NaN
+// 0x7f/0xff): torch's Float8_e4m3fn; `__nv_fp8_e5m2` is OCP E5M2 (IEEE-like, with infinities):
+// torch's Float8_e5m2.
+AI_CORE_INTERNAL_DTYPE_TRAIT(__half, Half);
+AI_CORE_INTERNAL_DTYPE_TRAIT(__nv_bfloat16, BFloat16);
+AI_CORE_INTERNAL_DTYPE_TRAIT(__nv_fp8_e4m3, Float8_e4m3fn);
+AI_CORE_INTERNAL_DTYPE_TRAIT(__nv_fp8_e5m2, Float8_e5m2);
 
 static_assert(sizeof(__half) == 2 && sizeof(__nv_bfloat16) == 2);
 static_assert(sizeof(__nv_fp8_e4m3) == 1 && sizeof(__nv_fp8_e5m2) == 1);

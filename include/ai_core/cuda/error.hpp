@@ -11,8 +11,10 @@
 //   AI_CORE_CUDA_TRY(cudaGetLastError(), "launching my_kernel");
 #pragma once
 
+#include <ai_core/detail/config.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
+#include <ai_core/str_cat.hpp>
 
 #include <cuda_runtime_api.h>
 
@@ -47,7 +49,7 @@ namespace ai_core {
 }
 
 namespace detail {
-// Makes AI_CORE_CUDA_TRY's error out of line (Note [cold error paths] in expected.hpp).
+// Makes AI_CORE_CUDA_TRY's error out of line (Note [cold error paths] in result_macros.hpp).
 template <class... Parts>
 AI_CORE_INTERNAL_COLD Unexpected<CoreError> cuda_failed(cudaError_t status, const char* expr,
                                                         std::source_location location,

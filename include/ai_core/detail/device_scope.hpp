@@ -4,8 +4,8 @@
 // `DeviceScope` makes a CUDA device current on the calling thread for its lifetime and restores
 // exactly what was current before (Note [cheap device guard] in src/device_guard.cpp). It costs a
 // read of the thread's current CUDA context and one comparison when the device is already current,
-// the common case, where `c10::cuda::OptionalCUDAGuard` costs about 263 ns on an H100 host
-// (../shared/anchors/RESULTS.md). The CUDA work happens in src/device_guard.cpp behind opaque,
+// the common case, where `c10::cuda::OptionalCUDAGuard` asks the runtime every time
+// (docs/benchmarks.md compares the two). The CUDA work happens in src/device_guard.cpp behind opaque,
 // exported functions: this header includes no CUDA header and compiles with AI_CORE_WITH_CUDA=0.
 //
 // This is ai_core::detail: no stability promise. Users reach it through `ai_core::dispatch`.

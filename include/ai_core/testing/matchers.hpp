@@ -18,6 +18,7 @@
 //   EXPECT_THAT(parse_rank("8"), IsOkAndHolds(8));
 #pragma once
 
+#include <ai_core/detail/config.hpp>
 #include <ai_core/error.hpp>
 #include <ai_core/expected.hpp>
 

@@ -41,7 +41,7 @@ ai_core::Result<void> check_error_layer() {
   // The exception type and the error category come from the shared library.
   try {
     (void)bad.value();
-    return ai_core::CoreError::kernel("value() on an error did not throw");
+    return ai_core::CoreError::kernel_error("value() on an error did not throw");
   } catch (const ai_core::Exception& e) {
     AI_CORE_CHECK(e.error() == bad.error(), ai_core::ErrorCode::kernel_error,
                   "the exception lost the error: ", e.what());

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// nf4/error.hpp: the NF4 library's own error type, built on ai_core's the way the seed's
-// extension pattern prescribes (`PeftError { AdapterNotFound, RankTooLarge{..}, Core(CoreError)
-// }`).
+// nf4/error.hpp: the NF4 library's own error type, built on ai_core's the way the Rust crate's
+// extension pattern prescribes
+// (`PeftError { AdapterNotFound, RankTooLarge{..}, Core(CoreError) }`).
 //
 // `Nf4Error` has domain codes (`Nf4ErrorCode`) for what only an NF4 quantizer can get wrong (a NaN
 // in a block, a forbidden block size, codes and absmax that disagree), and a `core` code for every

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // peft/error.hpp: the PEFT example's domain error, built with ai_core's extension pattern
-// (docs/errors.md, "Domain errors"): the seed's
+// (docs/errors.md, "Domain errors"): the Rust crate rust-ai-core's
 //   enum PeftError { AdapterNotFound(String), RankTooLarge { rank, max }, Core(CoreError) }
 // in C++.
 //
 // The pattern, in four parts:
 //   1. a domain code enum (`PeftErrorCode`), stable numbers, `core` for errors from ai_core;
 //   2. typed domain payloads (`AdapterNotFound`, `RankTooLarge`), read without parsing text;
-//   3. an implicit constructor from `ai_core::CoreError` (the seed's `Core(CoreError)` with
+//   3. an implicit constructor from `ai_core::CoreError` (the Rust `Core(CoreError)` with
 //      `From<CoreError>`), plus `enable_implicit_error<PeftError>` so a PeftError or a CoreError
 //      can be `return`ed from a function returning `peft::Result<T>`;
 //   4. `with_context(std::string)` and a conversion back to CoreError, so the ai_core macros work
