@@ -10,7 +10,11 @@ Checks, each printed as PASS/FAIL (exit status 1 if any equality check fails):
   2. codes and absmax of quantize_4bit (nf4, plain) vs ours with Nf4Encoding::bitsandbytes (must be
      equal byte for byte) and with the default nearest encoding (the differing bytes are counted:
      all-zero blocks, and values within a few ulps of a threshold), on inputs with all-zero blocks,
-     threshold values and odd lengths, in bf16, f16 and f32;
+     threshold values and odd lengths, in bf16, f16 and f32; for each differing byte (at most 10
+     lines) the element, its input and absmax as float hex, the normalised value as bitsandbytes
+     computes it (x * rcp.approx.ftz(absmax), the reciprocal from the GPU's own instruction) and as
+     our CPU path does (x * (1 / absmax), correctly rounded), the code bitsandbytes' thresholds give
+     each, and our code and bitsandbytes' code;
   3. nested state (compress_statistics=True): offset, absmax bytes and state2.absmax vs ours;
   4. import: bitsandbytes' states (plain and nested) dequantized by us == dequantize_4bit, bitwise;
   5. export: our double-quantized state handed to dequantize_4bit == our values, bitwise.
@@ -30,7 +34,87 @@ import bitsandbytes.functional as F
 
 DTYPE_CODE = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 INT_VIEW = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16}
+# bitsandbytes' 15 NF4 thresholds (codes 0|1 .. 14|15), bit for bit: the float32 immediates of its
+# compiled quantize kernels, i.e. its decimal literals rounded once to float32. (Rounding the same
+# literals through float64 first gives another float at 0|1, 8|9, 12|13 and 14|15.)
+BNB_THRESHOLD_BITS = [0xBF591CD9, 0xBF1C5270, 0xBEEB8480, 0xBEADEA76, 0xBE703CEC, 0xBE0D38BC,
+                      0xBD3A7871, 0x3D22FAFF, 0x3DF64863, 0x3E5067E0, 0x3E9582D4, 0x3EC753F9,
+                      0x3F006D03, 0x3F248DAF, 0x3F5C89D9]
+MAX_EXPLAINED = 10
 failures = []
+
+
+def f32_from_bits(bits):
+    return torch.tensor([b - (1 << 32) if b >= 1 << 31 else b for b in bits],
+                        dtype=torch.int32).view(torch.float32)
+
+
+BNB_THRESHOLDS = f32_from_bits(BNB_THRESHOLD_BITS)
+_rcp_approx = None
+
+
+def rcp_approx_ftz(a):
+    """rcp.approx.ftz.f32 of float32 CUDA tensor `a`, by the GPU's own instruction (jiterator)."""
+    global _rcp_approx
+    if _rcp_approx is None:
+        _rcp_approx = torch.cuda.jiterator._create_jit_fn(
+            'template <typename T> T nf4_rcp_approx(T a) { float r; '
+            'asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"((float)a)); return r; }')
+    return _rcp_approx(a)
+
+
+def bnb_tree_code(v):
+    """The code bitsandbytes' thresholds give a normalised float32 value (NaN: 0)."""
+    return int((v > BNB_THRESHOLDS).sum())
+
+
+def fhex(v):
+    return float(v).hex()
+
+
+def flush(v):
+    return torch.where(v.abs() < torch.finfo(torch.float32).tiny, v * 0, v)
+
+
+def explain(tag, x, ours, theirs, absmax, block, numel):
+    """Prints, for the first differing bytes of `ours` vs `theirs` (codes), each differing element:
+    input, absmax, both normalisations, the threshold codes of each, our code and theirs."""
+    byte_idx = (ours.cpu() != theirs.cpu()).nonzero().view(-1)
+    if byte_idx.numel() == 0:
+        return
+    elems = torch.stack([byte_idx * 2, byte_idx * 2 + 1], 1).view(-1)
+    elems = elems[elems < numel]
+    oc, tc = ours.cpu().long(), theirs.cpu().long()
+    code = lambda c, e: int((c[e // 2] >> 4) if e % 2 == 0 else (c[e // 2] & 15))
+    elems = [int(e) for e in elems if code(oc, int(e)) != code(tc, int(e))]
+    absmax_cpu = absmax.cpu().float()
+    in_zero = [e for e in elems if absmax_cpu[e // block] == 0]
+    if in_zero:  # one line for all of them: x / 0 explains nothing
+        print(f"  {tag}: {len(in_zero)} differing elements in all-zero blocks (first {in_zero[0]}: "
+              f"ours {code(oc, in_zero[0])} bnb {code(tc, in_zero[0])})")
+    elems = [e for e in elems if absmax_cpu[e // block] != 0][:MAX_EXPLAINED]
+    if not elems:
+        if not in_zero:  # only pad nibbles differ
+            print(f"  {tag}: differing bytes {byte_idx[:MAX_EXPLAINED].tolist()} (pad nibbles)")
+        return
+    idx = torch.tensor(elems)
+    xs = flush(x.cpu()[idx].float())
+    a_raw = absmax_cpu[idx // block]
+    a = flush(a_raw)  # as the fast-math kernel sees it
+    ieee = flush(xs * (torch.ones_like(a) / a))  # our CPU path: a correctly rounded reciprocal
+    try:
+        r = rcp_approx_ftz(a.cuda()).cpu() if torch.cuda.is_available() else None
+    except Exception as e:  # jiterator unavailable: say so and print the rest
+        print(f"  (rcp.approx via jiterator unavailable: {type(e).__name__}: {e})")
+        r = None
+    gpu = flush(xs * r) if r is not None else None
+    for k, e in enumerate(elems):
+        bnb_col = (f"bnb x*rcp {fhex(gpu[k])} (rcp {fhex(r[k])}, tree {bnb_tree_code(gpu[k])})"
+                   if gpu is not None else "bnb x*rcp n/a (no GPU)")
+        print(f"  {tag}: element {e} x {fhex(xs[k])} ({x.dtype}) absmax {fhex(a_raw[k])} | "
+              f"{bnb_col} | cpu x*(1/a) {fhex(ieee[k])} (1/a {fhex(1.0 / a[k])}, tree "
+              f"{bnb_tree_code(ieee[k])}) | x/a {float(xs[k].double() / a[k].double())!r} | "
+              f"ours {code(oc, e)} bnb {code(tc, e)}")
 
 
 def check(name, ok, detail=""):
@@ -105,11 +189,10 @@ def test_input(numel, dtype, device, seed):
     x = x * scales * 0.02
     x[64:128] = 0  # an all-zero block (for every block size >= 64 it is inside one block)
     x[-(numel % 64 or 64):] = 0  # the last, partial block all zero: the pad nibble too
-    # A block with absmax 1 holding bitsandbytes' threshold floats and their neighbours.
-    thresholds = torch.tensor([-0.8480963706970215, -0.6106328964233398, -0.33967941999435425,
-                               -0.23460739850997925, 0.5016634464263916, 0.8614784479141235])
-    special = torch.cat([torch.tensor([1.0]), thresholds,
-                         torch.nextafter(thresholds, torch.full_like(thresholds, -2.0))])
+    # A block with absmax 1 holding bitsandbytes' 15 threshold floats and the floats just above
+    # (for f32; other dtypes round them): each threshold float keeps the lower code.
+    special = torch.cat([torch.tensor([1.0]), BNB_THRESHOLDS,
+                         torch.nextafter(BNB_THRESHOLDS, torch.full_like(BNB_THRESHOLDS, 2.0))])
     x[4096:4096 + special.numel()] = special
     x[4096 + special.numel():4096 + 64] = 0
     return x.to(dtype).to(device)
@@ -140,6 +223,7 @@ def compare(lib, device, numel, cpu_lib=None):
                 detail = f"{ndiff} of {codes.numel()} bytes differ, {in_zero} in all-zero blocks"
                 if enc == 1:
                     check(f"{tag} codes, {name} encoding == bitsandbytes", ndiff == 0, detail)
+                    explain(tag, x, codes, q.view(-1), st.absmax, block, numel)
                 else:
                     print(f"INFO  {tag} codes, {name} encoding vs bitsandbytes: {detail}")
                 check(f"{tag} absmax ({name}) == bitsandbytes", torch.equal(absmax, st.absmax))
@@ -151,6 +235,7 @@ def compare(lib, device, numel, cpu_lib=None):
                 cpu_lib.free(h)
                 print(f"INFO  {tag} codes, bitsandbytes encoding on our CPU path vs bitsandbytes' "
                       f"CUDA kernel: {int((codes != q.view(-1).cpu()).sum())} bytes differ")
+                explain(tag + " cpu", x, codes, q.view(-1), st.absmax, block, numel)
             # Import, plain: our dequantization of bitsandbytes' state.
             ref = F.dequantize_4bit(q, st)
             h = lib.import_state(q, st, numel)

@@ -20,7 +20,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 namespace nf4 {
@@ -103,25 +105,50 @@ TEST(DynamicCode, EveryTableValueEncodesToItselfAndOthersToANeighbour) {
   }
 }
 
-TEST(Bitsandbytes, ThresholdsDifferFromTheMidpointsAtSixFloats) {
-  int differing = 0;
+// bitsandbytes' 15 NF4 thresholds as the decimal literals of its `dQuantizeNF4` (csrc/kernels.cu),
+// codes 0|1 to 14|15, and the float32 bit patterns of the FSETP immediates in its compiled
+// quantize kernels (0.50.2, sm_90, every dtype and block size). The literals are correctly
+// rounded to float32 here by `std::strtof`, independently of the constants in code_table.hpp.
+constexpr const char* kBnbThresholdLiterals[kNumCodes - 1] = {
+    "-0.8480964004993439",  "-0.6106329262256622",  "-0.4599952697753906",   "-0.33967943489551544",
+    "-0.23460740596055984", "-0.13791173323988914", "-0.045525018125772476", "0.03979014977812767",
+    "0.1202552504837513",   "0.2035212516784668",   "0.2920137718319893",    "0.3893125355243683",
+    "0.5016634166240692",   "0.6427869200706482",   "0.8614784181118011"};
+constexpr std::uint32_t kBnbThresholdBits[kNumCodes - 1] = {
+    0xBF591CD9, 0xBF1C5270, 0xBEEB8480, 0xBEADEA76, 0xBE703CEC, 0xBE0D38BC, 0xBD3A7871, 0x3D22FAFF,
+    0x3DF64863, 0x3E5067E0, 0x3E9582D4, 0x3EC753F9, 0x3F006D03, 0x3F248DAF, 0x3F5C89D9};
+
+TEST(Bitsandbytes, ThresholdsAreItsLiteralsRoundedToFloat) {
+  for (int i = 0; i < kNumCodes - 1; ++i) {
+    const float t = std::strtof(kBnbThresholdLiterals[i], nullptr);
+    EXPECT_EQ(bits_of(t), kBnbThresholdBits[i]) << "threshold " << i;
+    // Strict `>`: the threshold float itself keeps the lower code, the next float up does not.
+    EXPECT_EQ(encode_normalized_bitsandbytes(t), i) << "threshold " << i;
+    EXPECT_EQ(encode_normalized_bitsandbytes(std::nextafter(t, 2.0f)), i + 1) << "threshold " << i;
+  }
+  EXPECT_EQ(encode_normalized_bitsandbytes(-1.0f), 0);
+  EXPECT_EQ(encode_normalized_bitsandbytes(1.0f), 15);
+  EXPECT_EQ(encode_normalized_bitsandbytes(std::nanf("")), 0);
+}
+
+TEST(Bitsandbytes, ThresholdsDifferFromTheMidpointsAtFourFloats) {
+  std::vector<int> differing;
   for (int i = 0; i < kNumCodes - 1; ++i) {
     const float above = std::nextafter(kMidpoints[i], 2.0f);
+    EXPECT_EQ(encode_normalized_bitsandbytes(kMidpoints[i]), i);
+    EXPECT_EQ(encode_normalized_bitsandbytes(std::nextafter(above, 2.0f)), i + 1);
     if (encode_normalized_bitsandbytes(above) == i) {
       // bitsandbytes' threshold is this float: it stays at the lower code, though it is nearer
       // the upper one (the exact midpoint lies below it).
       EXPECT_EQ(encode_normalized(above), i + 1);
       EXPECT_LT(std::abs(double{above} - kCodeValues[i + 1]),
                 std::abs(double{above} - kCodeValues[i]));
-      ++differing;
+      differing.push_back(i);
     } else {
       EXPECT_EQ(encode_normalized_bitsandbytes(above), i + 1);
     }
-    EXPECT_EQ(encode_normalized_bitsandbytes(kMidpoints[i]), i);
-    EXPECT_EQ(encode_normalized_bitsandbytes(std::nextafter(above, 2.0f)), i + 1);
   }
-  EXPECT_EQ(differing, 6);
-  EXPECT_EQ(encode_normalized_bitsandbytes(std::nanf("")), 0);
+  EXPECT_EQ(differing, (std::vector<int>{1, 3, 4, 8}));
 }
 
 TEST(Bitsandbytes, ConfigRejectsAnEncodingOutsideTheEnum) {
@@ -156,22 +183,45 @@ TEST(Bitsandbytes, EncodingGivesCodeZeroForAllZeroBlocksAndTheirPad) {
   EXPECT_EQ(wf.data_ptr<float>()[100], 0.0f);
 }
 
-TEST(Bitsandbytes, EncodingPicksTheLowerCodeAtItsThresholdFloats) {
-  // absmax 1.0 makes the reciprocal exact, so the normalised values are the inputs.
-  std::vector<float> values(64, 0.0f);
-  values[0] = 1.0f;
-  values[1] = std::nextafter(kMidpoints[14], 2.0f);  // bitsandbytes' 14|15 threshold
-  values[2] = std::nextafter(kMidpoints[0], 2.0f);   // its 0|1 threshold
-  const at::Tensor x = at::from_blob(values.data(), {64}, at::kFloat).clone();
-  auto near = make_quantizer({}).quantize(x, kCpu);
-  auto bnb = make_quantizer({.encoding = Nf4Encoding::bitsandbytes}).quantize(x, kCpu);
-  ASSERT_THAT(near, IsOk());
-  ASSERT_THAT(bnb, IsOk());
-  EXPECT_EQ(code_at(near->codes(), 1), 15);
-  EXPECT_EQ(code_at(bnb->codes(), 1), 14);
-  EXPECT_EQ(code_at(near->codes(), 2), 1);
-  EXPECT_EQ(code_at(bnb->codes(), 2), 0);
-  for (std::int64_t e = 3; e < 64; ++e) EXPECT_EQ(code_at(bnb->codes(), e), 7) << e;
+TEST(Bitsandbytes, EncodingMatchesItsThresholdsAtTheSevenTiedMidpoints) {
+  // The seven exact midpoints that lie halfway between two floats (lower, upper). bitsandbytes'
+  // code for each float is the number of its thresholds (kBnbThresholdBits) below it; the nearest
+  // code is the lower one for the lower float and the upper one for the upper float.
+  struct Case {
+    std::uint32_t bits;
+    int bnb;
+    int nearest;
+  };
+  const Case cases[] = {{0xBF591CD9, 0, 0},   {0xBF591CD8, 1, 1},  // 0|1: threshold the lower float
+                        {0xBF1C5271, 1, 1},   {0xBF1C5270, 1, 2},  // 1|2: threshold the upper float
+                        {0xBEADEA77, 3, 3},   {0xBEADEA76, 3, 4},  // 3|4: upper
+                        {0xBE703CED, 4, 4},   {0xBE703CEC, 4, 5},  // 4|5: upper
+                        {0x3DF64862, 8, 8},   {0x3DF64863, 8, 9},  // 8|9: upper
+                        {0x3F006D03, 12, 12}, {0x3F006D04, 13, 13},   // 12|13: lower
+                        {0x3F5C89D9, 14, 14}, {0x3F5C89DA, 15, 15}};  // 14|15: lower
+  constexpr std::int64_t kCases = std::size(cases);
+  // Absmax 1 and absmax 4: both reciprocals are exact powers of two, so the normalised values are
+  // exactly the floats above on either side (float32 input: no other dtype holds them).
+  for (const float absmax : {1.0f, 4.0f}) {
+    std::vector<float> values(64, 0.0f);
+    values[0] = absmax;
+    for (std::int64_t k = 0; k < kCases; ++k) {
+      values[static_cast<std::size_t>(k + 1)] = std::bit_cast<float>(cases[k].bits) * absmax;
+    }
+    const at::Tensor x = at::from_blob(values.data(), {64}, at::kFloat).clone();
+    auto near = make_quantizer({}).quantize(x, kCpu);
+    auto bnb = make_quantizer({.encoding = Nf4Encoding::bitsandbytes}).quantize(x, kCpu);
+    ASSERT_THAT(near, IsOk());
+    ASSERT_THAT(bnb, IsOk());
+    EXPECT_EQ(code_at(bnb->codes(), 0), 15);
+    for (std::int64_t k = 0; k < kCases; ++k) {
+      EXPECT_EQ(code_at(bnb->codes(), k + 1), cases[k].bnb)
+          << std::hex << cases[k].bits << " absmax " << absmax;
+      EXPECT_EQ(code_at(near->codes(), k + 1), cases[k].nearest)
+          << std::hex << cases[k].bits << " absmax " << absmax;
+    }
+    for (std::int64_t e = kCases + 1; e < 64; ++e) EXPECT_EQ(code_at(bnb->codes(), e), 7) << e;
+  }
 }
 
 class DoubleQuantTest : public ::testing::TestWithParam<c10::ScalarType> {};

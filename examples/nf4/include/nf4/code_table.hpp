@@ -101,21 +101,22 @@ inline constexpr float kMaxHalfGap = 0.15190359950065613f;
 }
 
 /// Returns the NF4 code bitsandbytes' CUDA encoder (`dQuantizeNF4`) gives `x`, a value already
-/// scaled by its block's reciprocal absmax: its 15 thresholds as float32, each compared with a
-/// strict `>`. Six of them lie one float above `kMidpoints` (Note [NF4 and bitsandbytes]), so
-/// each of those six float values maps to the lower code here and to the nearer, upper one in
-/// `encode_normalized`. NaN (an all-zero block: 0 * (1 / 0)) gives code 0.
+/// scaled by its block's reciprocal absmax: its 15 thresholds as the float32 its decimal literals
+/// round to, each compared with a strict `>`. Four of them (1|2, 3|4, 4|5, 8|9) lie one float
+/// above `kMidpoints` (Note [NF4 and bitsandbytes]), so each of those four float values maps to the
+/// lower code here and to the nearer, upper one in `encode_normalized`. NaN (an all-zero block:
+/// 0 * (1 / 0)) gives code 0.
 [[nodiscard]] NF4_HOST_DEVICE constexpr std::uint8_t encode_normalized_bitsandbytes(
     float x) noexcept {
   return static_cast<std::uint8_t>(
-      static_cast<int>(x > -0.8480963706970215f) + static_cast<int>(x > -0.6106328964233398f) +
+      static_cast<int>(x > -0.8480964303016663f) + static_cast<int>(x > -0.6106328964233398f) +
       static_cast<int>(x > -0.4599952697753906f) + static_cast<int>(x > -0.33967941999435425f) +
       static_cast<int>(x > -0.23460739850997925f) + static_cast<int>(x > -0.13791173696517944f) +
       static_cast<int>(x > -0.045525018125772476f) + static_cast<int>(x > 0.03979014977812767f) +
-      static_cast<int>(x > 0.120255246758461f) + static_cast<int>(x > 0.2035212516784668f) +
+      static_cast<int>(x > 0.1202552542090416f) + static_cast<int>(x > 0.2035212516784668f) +
       static_cast<int>(x > 0.2920137643814087f) + static_cast<int>(x > 0.3893125355243683f) +
-      static_cast<int>(x > 0.5016634464263916f) + static_cast<int>(x > 0.6427869200706482f) +
-      static_cast<int>(x > 0.8614784479141235f));
+      static_cast<int>(x > 0.5016633868217468f) + static_cast<int>(x > 0.6427869200706482f) +
+      static_cast<int>(x > 0.8614783883094788f));
 }
 
 /// Returns the byte bitsandbytes' 8-bit blockwise encoder (`dQuantize<0>`) picks for `x`, a value

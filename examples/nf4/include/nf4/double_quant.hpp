@@ -45,10 +45,14 @@ namespace nf4 {
 //    reciprocal (at most 1 ulp off) and a second rounding; we compute x / absmax, correctly
 //    rounded. The two normalised values differ by a few ulps at most, which changes the code only
 //    when x / absmax lies within those ulps of a decision midpoint.
-// 2. Thresholds: bitsandbytes' 15 thresholds are float64 midpoints written as float literals,
-//    i.e. rounded to nearest; six of them (between codes 0|1, 1|2, 3|4, 4|5, 12|13 and 14|15)
-//    land one float above the exact midpoint. A normalised value equal to one of those six floats
-//    is nearer the upper code, and bitsandbytes gives it the lower one.
+// 2. Thresholds: bitsandbytes' 15 thresholds are float64 midpoints printed to 16-17 digits and
+//    written as float literals. Seven exact midpoints (0|1, 1|2, 3|4, 4|5, 8|9, 12|13, 14|15) lie
+//    exactly halfway between two floats, so the printed digits, not round-to-even, decide which
+//    float the literal becomes: for 0|1, 12|13 and 14|15 the lower one (`kMidpoints`, no
+//    difference), for 1|2, 3|4, 4|5 and 8|9 the upper one. A normalised value equal to one of
+//    those four upper floats is nearer the upper code, and bitsandbytes gives it the lower one.
+//    (The thresholds in bitsandbytes 0.50.2's sm_90 code are these 15 floats in every quantize
+//    kernel, all dtypes and block sizes.)
 // 3. All-zero blocks: absmax 0 makes r = inf and 0 * inf = NaN, which fails every comparison:
 //    bitsandbytes stores code 0 (the value -1.0) for every element, and the pad nibble of an odd
 //    count, and dequantizes the block to -0.0 (plain) or to -a_b (double quantized, where a_b is
