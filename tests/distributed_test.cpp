@@ -5,6 +5,7 @@
 // init_process_group failing cleanly without a GPU. Every process stops by itself: the workers
 // arm alarm(), the parent kills what is left at its own deadline.
 #include <ai_core/distributed.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <gmock/gmock.h>

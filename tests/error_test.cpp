@@ -57,7 +57,8 @@ constexpr CodeCase kCodes[] = {
     {ErrorCode::not_implemented, 8, "not implemented"},
     {ErrorCode::io, 9, "io error"},
     {ErrorCode::torch, 10, "torch error"},
-    {ErrorCode::unknown, 11, "unknown error"},
+    {ErrorCode::communication, 11, "communication error"},
+    {ErrorCode::unknown, 12, "unknown error"},
 };
 
 TEST(ErrorCodeTest, HasStableNumbersAndNames) {

@@ -3,6 +3,7 @@
 // probe, and the dtype questions over the interop vocabulary.
 #include <ai_core/device.hpp>
 #include <ai_core/precision.hpp>
+#include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
 #include <gmock/gmock.h>
