@@ -20,7 +20,9 @@ with warnings.catch_warnings(record=True) as caught:
     try:
         print("device", ai_core.get_device("probe"))
         print("device", ai_core.get_device("probe"))
-        ai_core.nf4.quantize(torch.randn(64))      # a CPU op: the same once-per-process flag
+        # On the selected device: the CPU op of a GPU-less machine shares the warning's
+        # once-per-process flag; with a GPU, nothing runs on the CPU, so nothing warns.
+        ai_core.nf4.quantize(torch.randn(64, device=ai_core.get_device("probe")))
     except ai_core.CoreError as e:
         print("error", e.code, e.message.splitlines()[0])
 for w in caught:
