@@ -23,11 +23,11 @@
 #include <vector>
 
 #if AI_CORE_WITH_CUDA
-#  include <ai_core/cuda/error.hpp>
 #  include <c10/cuda/CUDAFunctions.h>
 #  include <c10/cuda/CUDAGuard.h>
 #  include <c10/cuda/CUDAStream.h>
 #  include <cuda_runtime_api.h>
+#  include <ai_core/cuda/error.hpp>
 #endif
 
 namespace ai_core {
@@ -61,18 +61,6 @@ std::optional<std::uint64_t> cuda_free_bytes(c10::DeviceIndex index) noexcept {
   }
 }
 
-namespace {
-
-Result<void> check_cuda_device(c10::Device device, std::string_view what) {
-  if (!device.is_cuda()) {
-    return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA, 0), device,
-                                      str_cat(what, " needs a CUDA device"));
-  }
-  return check_device(device, what);
-}
-
-}  // namespace
-
 #else  // !AI_CORE_WITH_CUDA
 
 StreamHandle current_cuda_stream(c10::DeviceIndex /*index*/) noexcept { return nullptr; }
@@ -89,6 +77,20 @@ CoreError no_cuda(std::string_view what) {
 }  // namespace
 
 #endif
+
+namespace {
+
+// The device rule of the CUDA entry points, the same with and without CUDA compiled in: a CUDA
+// device that `check_device` accepts.
+Result<void> check_cuda_device(c10::Device device, std::string_view what) {
+  if (!device.is_cuda()) {
+    return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA, 0), device,
+                                      str_cat(what, " needs a CUDA device"));
+  }
+  return check_device(device, what);
+}
+
+}  // namespace
 
 }  // namespace detail
 
@@ -185,8 +187,9 @@ Result<void> wait_stream(StreamHandle consumer, StreamHandle producer, c10::Devi
 
 #else  // !AI_CORE_WITH_CUDA
 
-Result<CudaEvent> CudaEvent::create(c10::Device /*device*/) {
-  return detail::no_cuda("CudaEvent::create");
+Result<CudaEvent> CudaEvent::create(c10::Device device) {
+  AI_CORE_TRY(detail::check_cuda_device(device, "CudaEvent::create"));
+  return detail::no_cuda(str_cat("CudaEvent::create on ", device));
 }
 Result<void> CudaEvent::record(StreamHandle /*stream*/) {
   return detail::no_cuda("CudaEvent::record");
@@ -202,9 +205,9 @@ CudaEvent& CudaEvent::operator=(CudaEvent&& other) noexcept {
   return *this;
 }
 CudaEvent::~CudaEvent() = default;
-Result<void> wait_stream(StreamHandle /*consumer*/, StreamHandle /*producer*/,
-                         c10::Device /*device*/) {
-  return detail::no_cuda("wait_stream");
+Result<void> wait_stream(StreamHandle /*consumer*/, StreamHandle /*producer*/, c10::Device device) {
+  AI_CORE_TRY(detail::check_cuda_device(device, "wait_stream"));
+  return detail::no_cuda(str_cat("wait_stream on ", device));
 }
 
 #endif
