@@ -302,17 +302,9 @@ Result<TensorBuffer> import_tensor(Managed* managed, bool read_only, bool is_cop
                 " is not aligned to the element size ", element_size, " of ", dtype_name(dtype)));
   }
   // Success from here on: the storage takes ownership of `managed`.
-  detail::InteropAccess::Fields f;
-  f.data = data;
-  f.sizes = sizes;
-  f.strides = strides;
-  f.numel = facts.numel;
-  f.byte_size = facts.byte_size;
-  f.device = device;
-  f.dtype = dtype;
-  f.access = read_only ? Access::read_only : Access::read_write;
-  f.contiguous = facts.contiguous;
-  const TensorBufferView view = detail::InteropAccess::make(f);
+  const TensorBufferView view =
+      detail::view_of_checked_layout(data, sizes, strides, facts, device, dtype,
+                                     read_only ? Access::read_only : Access::read_write);
   try {
     c10::DataPtr data_ptr(data, managed, &call_producer_deleter<Managed>, device);
     c10::Storage storage(c10::Storage::use_byte_size_t{}, static_cast<std::size_t>(facts.byte_size),

@@ -897,17 +897,7 @@ Result<TensorBufferView> TensorBufferView::from_raw(void* data, std::int64_t byt
                                              " of ", dtype_name(dtype)));
   }
   AI_CORE_TRY(check_device(device, what));
-  detail::InteropAccess::Fields f;
-  f.data = data;
-  f.sizes = sizes;
-  f.strides = strides;
-  f.numel = facts.numel;
-  f.byte_size = facts.byte_size;
-  f.device = device;
-  f.dtype = dtype;
-  f.access = access;
-  f.contiguous = facts.contiguous;
-  return detail::InteropAccess::make(f);
+  return detail::view_of_checked_layout(data, sizes, strides, facts, device, dtype, access);
 }
 
 // --- tensor -> buffer

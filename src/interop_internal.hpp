@@ -112,6 +112,25 @@ Result<LayoutFacts> check_layout(std::span<const std::int64_t> sizes,
                                  std::span<const std::int64_t> strides, std::int64_t element_size,
                                  std::string_view what);
 
+/// Returns the view of `data` laid out as `sizes`/`strides`, whose `facts` `check_layout`
+/// computed: the one place a raw pointer with a checked layout becomes a view (from_raw, DLPack).
+inline TensorBufferView view_of_checked_layout(void* data, std::span<const std::int64_t> sizes,
+                                               std::span<const std::int64_t> strides,
+                                               const LayoutFacts& facts, c10::Device device,
+                                               c10::ScalarType dtype, Access access) noexcept {
+  InteropAccess::Fields f;
+  f.data = data;
+  f.sizes = sizes;
+  f.strides = strides;
+  f.numel = facts.numel;
+  f.byte_size = facts.byte_size;
+  f.device = device;
+  f.dtype = dtype;
+  f.access = access;
+  f.contiguous = facts.contiguous;
+  return InteropAccess::make(f);
+}
+
 /// Fills `out` with the row-major compact strides of `sizes` (extents of 0 or 1 get stride 1
 /// times the inner extents, as torch computes them); false on overflow.
 bool compact_strides(std::span<const std::int64_t> sizes, std::span<std::int64_t> out) noexcept;

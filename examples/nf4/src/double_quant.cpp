@@ -4,6 +4,7 @@
 #include <nf4/double_quant.hpp>
 #include <nf4/quantizer.hpp>
 
+#include "buffers.hpp"
 #include "kernels.hpp"
 
 #include <nf4/code_table.hpp>
@@ -157,24 +158,12 @@ const std::array<float, 256> kDynamicCode = {
 
 namespace {
 
+using detail::buffer_of;
+using detail::ceil_div;
+using detail::log2_of;
+
 constexpr ai_core::DtypeSet kFloatDtypes{c10::ScalarType::Float, c10::ScalarType::Half,
                                          c10::ScalarType::BFloat16};
-
-int log2_of(std::int64_t size) { return std::countr_zero(static_cast<std::uint64_t>(size)); }
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
-
-ai_core::Result<ai_core::TensorBufferView> buffer_of(const at::Tensor& tensor, bool cuda,
-                                                     ai_core::DtypeSet dtypes,
-                                                     ai_core::Access access,
-                                                     std::string_view name) {
-  const ai_core::BufferRequirements requirements{.dtypes = dtypes,
-                                                 .contiguity = ai_core::Contiguity::required,
-                                                 .access = access,
-                                                 .name = name};
-  return cuda ? ai_core::as_cuda_buffer(tensor, requirements)
-              : ai_core::as_host_buffer(tensor, requirements);
-}
 
 // Checks one part of a double-quantized tensor: defined, `dtype`, 1-D, contiguous, `expected`
 // elements.

@@ -5,6 +5,7 @@
 // and `ai_core::dispatch` picks the CUDA or the CPU path.
 #include <nf4/quantizer.hpp>
 
+#include "buffers.hpp"
 #include "kernels.hpp"
 
 #include <nf4/code_table.hpp>
@@ -24,28 +25,12 @@
 namespace nf4 {
 namespace {
 
+using detail::buffer_of;
+using detail::ceil_div;
+using detail::log2_of;
+
 constexpr ai_core::DtypeSet kFloatDtypes{c10::ScalarType::Float, c10::ScalarType::Half,
                                          c10::ScalarType::BFloat16};
-
-int log2_of(std::int64_t block_size) {
-  return std::countr_zero(static_cast<std::uint64_t>(block_size));
-}
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
-
-// Returns a borrowing buffer of `tensor` on the CPU or a CUDA device: contiguous, of `dtypes`.
-// The rvalue overloads of the interop factories are deleted; `tensor` must outlive the buffer.
-ai_core::Result<ai_core::TensorBufferView> buffer_of(const at::Tensor& tensor, bool cuda,
-                                                     ai_core::DtypeSet dtypes,
-                                                     ai_core::Access access,
-                                                     std::string_view name) {
-  const ai_core::BufferRequirements requirements{.dtypes = dtypes,
-                                                 .contiguity = ai_core::Contiguity::required,
-                                                 .access = access,
-                                                 .name = name};
-  return cuda ? ai_core::as_cuda_buffer(tensor, requirements)
-              : ai_core::as_host_buffer(tensor, requirements);
-}
 
 // Returns the value of element `index` of a CPU buffer of f32, f16 or bf16.
 double host_value(const void* data, c10::ScalarType dtype, std::int64_t index) {
