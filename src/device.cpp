@@ -582,23 +582,28 @@ Result<c10::Device> get_device(const DeviceConfig& config) {
 // naming the device and what is visible; a CUDA device without an index is `invalid_config`
 // (ai_core never guesses the current device); another device type is `device_mismatch`.
 Result<void> check_device(c10::Device device, std::string_view caller) {
-  const std::string who = caller.empty() ? std::string() : str_cat(caller, ": ");
+  // The accepted devices return before any string is built: every interop entry point and
+  // `to_tensor` call this on their success path.
+  const auto who = [caller] { return caller.empty() ? std::string() : str_cat(caller, ": "); };
   try {
     if (device.is_cpu()) {
-      if (device.index() == -1 || device.index() == 0) return {};
+      if (device.index() == -1 || device.index() == 0) [[likely]]
+        return {};
       return CoreError::device_not_available(
-          device, str_cat(who, "the CPU has the index 0 only; expected cpu or cpu:0"));
+          device, str_cat(who(), "the CPU has the index 0 only; expected cpu or cpu:0"));
     }
     if (!device.is_cuda()) {
       return CoreError::device_mismatch(c10::Device(c10::DeviceType::CUDA), device,
-                                        str_cat(who, "only CPU and CUDA devices are supported"));
+                                        str_cat(who(), "only CPU and CUDA devices are supported"));
     }
     if (device.index() == -1) {
       return CoreError::invalid_config(
-          str_cat(who, "device ", device, " has no index; expected an explicit cuda:N"));
+          str_cat(who(), "device ", device, " has no index; expected an explicit cuda:N"));
     }
     const Snapshot* snapshot = load_snapshot();
     const int count = snapshot->device_count;
+    if (device.index() >= 0 && device.index() < count) [[likely]]
+      return {};
     const std::string visible =
         count > 0
             ? str_cat(count, " CUDA device(s) visible: ", detail::list_devices(snapshot->result))
@@ -606,15 +611,13 @@ Result<void> check_device(c10::Device device, std::string_view caller) {
     if (device.index() < 0) {
       return CoreError::device_not_available(
           device,
-          str_cat(who, device.index(), " is not a device index; expected cuda:0 to cuda:N-1 ",
+          str_cat(who(), device.index(), " is not a device index; expected cuda:0 to cuda:N-1 ",
                   "for N visible devices; ", visible));
     }
-    if (device.index() >= count)
-      return CoreError::device_not_available(device, str_cat(who, visible));
-    return {};
+    return CoreError::device_not_available(device, str_cat(who(), visible));
   } catch (const std::exception& error) {
     return CoreError::device_not_available(
-        device, str_cat(who, "checking the device failed: ", error.what()));
+        device, str_cat(who(), "checking the device failed: ", error.what()));
   }
 }
 
