@@ -165,30 +165,10 @@ using detail::log2_of;
 constexpr ai_core::DtypeSet kFloatDtypes{c10::ScalarType::Float, c10::ScalarType::Half,
                                          c10::ScalarType::BFloat16};
 
-// Checks one part of a double-quantized tensor: defined, `dtype`, 1-D, contiguous, `expected`
-// elements.
+// Checks one part of a double-quantized tensor: `detail::check_part`, then `expected` elements.
 Nf4Result<void> check_part(const at::Tensor& part, std::string_view name, c10::ScalarType dtype,
                            std::int64_t expected, std::string_view why) {
-  if (!part.defined()) {
-    return ai_core::CoreError::invalid_config(
-        ai_core::str_cat("nf4 double-quant tensor: ", name, " is undefined; expected a 1-D ",
-                         ai_core::dtype_name(dtype), " tensor"));
-  }
-  if (part.scalar_type() != dtype) {
-    return ai_core::CoreError::invalid_config(ai_core::str_cat(
-        "nf4 double-quant tensor: ", name, " has dtype ", ai_core::dtype_name(part.scalar_type()),
-        "; expected ", ai_core::dtype_name(dtype)));
-  }
-  if (part.dim() != 1) {
-    return ai_core::CoreError::dimension_mismatch(
-        ai_core::str_cat("nf4 double-quant tensor: ", name, " has ", part.dim(),
-                         " dimensions (shape ", part.sizes(), "); expected 1"));
-  }
-  if (!part.is_contiguous()) {
-    return ai_core::CoreError::invalid_config(
-        ai_core::str_cat("nf4 double-quant tensor: ", name, " is not contiguous (stride ",
-                         part.stride(0), "); expected stride 1"));
-  }
+  AI_CORE_TRY(detail::check_part(part, "nf4 double-quant tensor", name, dtype));
   if (part.numel() != expected)
     return Nf4Error::size_mismatch(std::string(name), expected, part.numel(), std::string(why));
   return {};

@@ -199,32 +199,8 @@ Nf4Result<Nf4Tensor> Nf4Tensor::create(at::Tensor codes, at::Tensor absmax,
           ai_core::str_cat("nf4 tensor: the element count of shape ", shape, " overflows int64"));
     }
   }
-  const auto check_part = [](const at::Tensor& part, std::string_view name,
-                             c10::ScalarType expected) -> Nf4Result<void> {
-    if (!part.defined()) {
-      return ai_core::CoreError::invalid_config(
-          ai_core::str_cat("nf4 tensor: ", name, " is undefined; expected a 1-D ",
-                           ai_core::dtype_name(expected), " tensor"));
-    }
-    if (part.scalar_type() != expected) {
-      return ai_core::CoreError::invalid_config(ai_core::str_cat(
-          "nf4 tensor: ", name, " has dtype ", ai_core::dtype_name(part.scalar_type()),
-          "; expected ", ai_core::dtype_name(expected)));
-    }
-    if (part.dim() != 1) {
-      return ai_core::CoreError::dimension_mismatch(
-          ai_core::str_cat("nf4 tensor: ", name, " has ", part.dim(), " dimensions (shape ",
-                           part.sizes(), "); expected 1"));
-    }
-    if (!part.is_contiguous()) {
-      return ai_core::CoreError::invalid_config(
-          ai_core::str_cat("nf4 tensor: ", name, " is not contiguous (stride ", part.stride(0),
-                           "); expected stride 1 (call .contiguous() first)"));
-    }
-    return {};
-  };
-  AI_CORE_TRY(check_part(codes, "codes", c10::ScalarType::Byte));
-  AI_CORE_TRY(check_part(absmax, "absmax", c10::ScalarType::Float));
+  AI_CORE_TRY(detail::check_part(codes, "nf4 tensor", "codes", c10::ScalarType::Byte));
+  AI_CORE_TRY(detail::check_part(absmax, "nf4 tensor", "absmax", c10::ScalarType::Float));
   const std::int64_t expected_codes = ceil_div(numel, 2);
   if (codes.numel() != expected_codes) {
     return Nf4Error::size_mismatch(
