@@ -10,7 +10,9 @@
 //   BM_MemoryTracker_ReserveRelease    try_reserve + release, 1 and 8 threads
 //   BM_MutexTracker_ReserveRelease     the same budget behind a mutex, 1 and 8 threads
 //   BM_MetricsLogger_LogMetric         one JSON Lines record, written through
+//   BM_MetricsLogger_FormatOnly        the same record built, written nowhere
 //   BM_Ofstream_MetricLine             the same line through std::ofstream, flushed
+//   BM_Write_MetricLine                the same bytes through write(2) alone (the floor)
 #include <ai_core/log.hpp>
 #include <ai_core/memory.hpp>
 #include <ai_core/metrics.hpp>
@@ -21,6 +23,7 @@
 #  include <c10/cuda/CUDAFunctions.h>
 #endif
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -144,6 +147,18 @@ void BM_MetricsLogger_LogMetric(benchmark::State& state) {
 }
 BENCHMARK(BM_MetricsLogger_LogMetric);
 
+// The same record built but written nowhere (no file, human lines off): the formatting's share.
+void BM_MetricsLogger_FormatOnly(benchmark::State& state) {
+  auto logger = ai_core::MetricsLogger::human_only({.human_level = ai_core::LogLevel::off});
+  std::uint64_t step = 0;
+  for (auto _ : state) {
+    auto result = logger.log_metric("train/loss", 1.2345678, ++step);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MetricsLogger_FormatOnly);
+
 void BM_Ofstream_MetricLine(benchmark::State& state) {
   const std::string path = scratch_path("ofstream.jsonl");
   std::ofstream out(path, std::ios::trunc);
@@ -158,6 +173,27 @@ void BM_Ofstream_MetricLine(benchmark::State& state) {
   ::unlink(path.c_str());
 }
 BENCHMARK(BM_Ofstream_MetricLine);
+
+// The floor of one write per record: the same bytes through write(2) alone, no formatting.
+void BM_Write_MetricLine(benchmark::State& state) {
+  const std::string path = scratch_path("write.jsonl");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    state.SkipWithError("cannot open the scratch file");
+    return;
+  }
+  const std::string line =
+      "{\"time\":1732712345.123456,\"kind\":\"metric\",\"name\":\"train/loss\",\"step\":123456,"
+      "\"value\":1.2345678}\n";
+  for (auto _ : state) {
+    const ssize_t written = ::write(fd, line.data(), line.size());
+    benchmark::DoNotOptimize(written);
+  }
+  state.SetItemsProcessed(state.iterations());
+  ::close(fd);
+  ::unlink(path.c_str());
+}
+BENCHMARK(BM_Write_MetricLine);
 
 }  // namespace
 BENCHMARK_MAIN();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// src/json_internal.hpp: the one JSON string writer: the doctor's report, the run metadata and
-// the Chrome trace.
+// src/json_internal.hpp: the one JSON string writer: the doctor's report, the run metadata, the
+// Chrome trace and the metrics records.
 //
 // `append_json_string` writes any byte string as a valid JSON string literal: it decodes UTF-8 by
 // code point, escapes `"`, `\` and the control characters (U+0000..U+001F, plus U+007F and the
@@ -75,6 +75,18 @@ inline void append_json_string(std::string& out, std::string_view text,
   out += '"';
   std::size_t i = 0;
   while (i < text.size()) {
+    // Runs of printable ASCII other than '"' and '\\' (most names and values) are copied whole.
+    std::size_t plain = i;
+    while (plain < text.size()) {
+      const auto byte = static_cast<unsigned char>(text[plain]);
+      if (byte < 0x20 || byte >= 0x7F || byte == '"' || byte == '\\') break;
+      ++plain;
+    }
+    if (plain != i) {
+      out.append(text.data() + i, plain - i);
+      i = plain;
+      continue;
+    }
     char32_t code_point = 0;
     const std::size_t length = utf8_sequence(text, i, code_point);
     if (length == 0) {

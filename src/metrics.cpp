@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // src/metrics.cpp: `MetricsLogger` (JSON Lines + human lines) and `ProgressBar`.
+#include "json_internal.hpp"
 #include "memory_internal.hpp"
 
 #include <ai_core/error.hpp>
@@ -27,31 +28,8 @@ namespace ai_core {
 namespace {
 
 constexpr std::size_t kMaxNameBytes = 256;
-
-// Appends `text` as a JSON string (quotes, backslashes and control bytes escaped; other bytes as
-// they are, so UTF-8 passes through).
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
+// Enough for a metric or a training step, so a record allocates once.
+constexpr std::size_t kTypicalRecordBytes = 256;
 
 void append_number(std::string& out, double value) {
   char buffer[32];
@@ -71,14 +49,17 @@ std::string_view non_finite_name(double value) {
 }
 
 // Builds one JSON object; non-finite doubles become null and are listed under "non_finite".
+// Strings go through the one JSON string writer, so any bytes (invalid UTF-8 included) make a
+// line every JSON reader accepts.
 class JsonRecord {
  public:
   explicit JsonRecord(std::string_view kind) {
+    out_.reserve(kTypicalRecordBytes);
     out_ = "{\"time\":";
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     append_number(out_, std::chrono::duration<double>(now).count());
     out_ += ",\"kind\":";
-    append_json_string(out_, kind);
+    detail::append_json_string(out_, kind);
   }
   void add(std::string_view key, double value) {
     key_(key);
@@ -95,7 +76,7 @@ class JsonRecord {
   }
   void add(std::string_view key, std::string_view value) {
     key_(key);
-    append_json_string(out_, value);
+    detail::append_json_string(out_, value);
   }
   [[nodiscard]] bool has_non_finite() const { return !non_finite_.empty(); }
   std::string finish() && {
@@ -105,9 +86,9 @@ class JsonRecord {
       for (const auto& [key, what] : non_finite_) {
         if (!first) out_ += ',';
         first = false;
-        append_json_string(out_, key);
+        detail::append_json_string(out_, key);
         out_ += ':';
-        append_json_string(out_, what);
+        detail::append_json_string(out_, what);
       }
       out_ += '}';
     }
@@ -118,7 +99,7 @@ class JsonRecord {
  private:
   void key_(std::string_view key) {
     out_ += ',';
-    append_json_string(out_, key);
+    detail::append_json_string(out_, key);
     out_ += ':';
   }
   std::string out_;

@@ -141,6 +141,9 @@ TEST_F(MetricsTest, BadNamesAreInvalidConfigAndWriteNothing) {
   // Quotes, backslashes and control bytes are escaped; UTF-8 passes through.
   AI_CORE_ASSERT_OK(logger.log_metric("a\"b\\c\n\x01\xC3\xA9", 1.0, 0));
   EXPECT_THAT(lines(path("b.jsonl"))[0], HasSubstr(R"("name":"a\"b\\c\n\u0001é")"));
+  // A byte that is not UTF-8 becomes U+FFFD, so the line stays valid JSON for every reader.
+  AI_CORE_ASSERT_OK(logger.log_metric("loss\xFF\xC3", 2.0, 1));
+  EXPECT_THAT(lines(path("b.jsonl"))[1], HasSubstr(R"("name":"loss\ufffd\ufffd")"));
 }
 
 TEST_F(MetricsTest, UnwritablePathsAreIoErrors) {

@@ -81,7 +81,8 @@ class AI_CORE_API MetricsLogger {
   ~MetricsLogger();
 
   /// Records `value` for metric `name` at `step`. `name` must be non-empty and at most 256 bytes
-  /// (`invalid_config` otherwise; any bytes are allowed and escaped in the JSON). `io` when the
+  /// (`invalid_config` otherwise; any bytes are allowed: escaped in the JSON, and a byte that is not
+  /// part of well-formed UTF-8 written as U+FFFD). `io` when the
   /// write fails (disk full, ...).
   Result<void> log_metric(std::string_view name, double value, std::uint64_t step);
 
