@@ -581,8 +581,11 @@ CoreError with_allocator_view(CoreError error, const OutOfMemoryDiagnosis& d) {
   MemoryInfo view;
   if (const MemoryInfo* memory = error.memory_info()) view = *memory;
   if (!view.requested_bytes) view.requested_bytes = d.requested_bytes;
-  // The free bytes the error already has were read when the allocation failed: keep them.
-  if (!view.free_bytes) view.free_bytes = d.free_bytes;
+  // The free bytes the error already has were read when the allocation failed: keep them. A GPU's
+  // free bytes read now are what the failed request competed for (the caching allocator freed its
+  // cache and retried before failing); the machine's free RAM is not what a CPU allocation failed
+  // against (address space, overcommit), so on the CPU it stays in the human line only.
+  if (!view.free_bytes && d.device.is_cuda()) view.free_bytes = d.free_bytes;
   view.allocated_bytes = d.allocated_bytes;
   view.reserved_bytes = d.reserved_bytes;
   view.total_bytes = d.total_bytes;

@@ -365,7 +365,8 @@ struct OutOfMemoryDiagnosis {
 /// Returns `error` with the allocator's view of `device` and the advice, when `error` is an
 /// `out_of_memory` error; any other error is returned unchanged. The view is added twice: as
 /// typed fields of the error's `memory_info()` (`allocated_bytes`, `reserved_bytes`,
-/// `total_bytes`, `device`, `advice`, and `free_bytes` when the error had none; inside the
+/// `total_bytes`, `device`, `advice`, and on a GPU `free_bytes` when the error had none (on the
+/// CPU the machine's free RAM is not what an allocation failed against); inside the
 /// `TorchInfo` or `CudaInfo` when the error carries one, else as its `MemoryInfo`), and as the
 /// human context lines of `to_lines`. The requested bytes come from the error's `memory_info()`
 /// when it has them. The message, location and earlier context lines are kept.
