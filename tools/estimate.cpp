@@ -15,8 +15,10 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -111,7 +113,8 @@ ai_core::Result<Budget> parse_budget(std::string_view text) {
     c10::DeviceIndex index = -1;
     if (lower.size() > 5) {
       const std::string digits = lower.substr(5);
-      if (digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      if (digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(digits) > std::numeric_limits<c10::DeviceIndex>::max()) {
         return bad("is not a CUDA device");
       }
       index = static_cast<c10::DeviceIndex>(std::stoi(digits));
@@ -143,7 +146,8 @@ ai_core::Result<Budget> parse_budget(std::string_view text) {
     }
   }
   if (!digit) return bad("does not start with a number");
-  const double number = std::strtod(lower.substr(0, end).c_str(), nullptr);
+  double number = 0;  // from_chars: the C locale's decimal point whatever the process's locale
+  std::from_chars(lower.data(), lower.data() + end, number);
   std::string_view unit = std::string_view(lower).substr(end);
   while (unit.starts_with(' ')) unit.remove_prefix(1);
   const std::pair<std::string_view, double> units[] = {
