@@ -573,10 +573,41 @@ CoreError with_allocator_view(CoreError error, c10::Device device) {
   if (error.code() != ErrorCode::out_of_memory) return error;
   std::optional<std::uint64_t> requested;
   if (const MemoryInfo* memory = error.memory_info()) requested = memory->requested_bytes;
-  for (std::string& line : to_lines(diagnose_out_of_memory(device, requested))) {
-    error.with_context(std::move(line));
+  return with_allocator_view(std::move(error), diagnose_out_of_memory(device, requested));
+}
+
+CoreError with_allocator_view(CoreError error, const OutOfMemoryDiagnosis& d) {
+  if (error.code() != ErrorCode::out_of_memory) return error;
+  MemoryInfo view;
+  if (const MemoryInfo* memory = error.memory_info()) view = *memory;
+  if (!view.requested_bytes) view.requested_bytes = d.requested_bytes;
+  // The free bytes the error already has were read when the allocation failed: keep them. A GPU's
+  // free bytes read now are what the failed request competed for (the caching allocator freed its
+  // cache and retried before failing); the machine's free RAM is not what a CPU allocation failed
+  // against (address space, overcommit), so on the CPU it stays in the human line only.
+  if (!view.free_bytes && d.device.is_cuda()) view.free_bytes = d.free_bytes;
+  view.allocated_bytes = d.allocated_bytes;
+  view.reserved_bytes = d.reserved_bytes;
+  view.total_bytes = d.total_bytes;
+  view.device = d.device;
+  view.advice = d.advice;
+
+  // The payload is immutable once made: rebuild the error around the filled view, keeping its
+  // message, location and context. A payload of another kind (none, or one that cannot hold a
+  // view) becomes the view.
+  ErrorPayload payload = error.payload();
+  if (auto* torch = std::get_if<TorchInfo>(&payload)) {
+    torch->memory = std::move(view);
+  } else if (auto* cuda = std::get_if<CudaInfo>(&payload)) {
+    cuda->memory = std::move(view);
+  } else {
+    payload = std::move(view);
   }
-  return error;
+  CoreError out =
+      CoreError::from_code(error.code(), error.message(), std::move(payload), error.location());
+  for (const std::string& line : error.context()) out.with_context(line);
+  for (std::string& line : to_lines(d)) out.with_context(std::move(line));
+  return out;
 }
 
 }  // namespace ai_core

@@ -183,6 +183,39 @@ TEST(CoreErrorTest, OomCarriesTheBytesWhenKnown) {
   EXPECT_FALSE(unknown.memory_info()->requested_bytes.has_value());
 }
 
+TEST(CoreErrorTest, OomAllocatorViewFieldsStartEmptyAndTakePartInEquality) {
+  const auto oom = CoreError::out_of_memory("activations", 4096, 8192);
+  const MemoryInfo* memory = oom.memory_info();
+  ASSERT_NE(memory, nullptr);
+  // Filled by with_allocator_view (<ai_core/memory.hpp>), not by the factory.
+  EXPECT_FALSE(memory->allocated_bytes.has_value());
+  EXPECT_FALSE(memory->reserved_bytes.has_value());
+  EXPECT_FALSE(memory->total_bytes.has_value());
+  EXPECT_FALSE(memory->device.has_value());
+  EXPECT_TRUE(memory->advice.empty());
+
+  MemoryInfo view{.requested_bytes = 4096,
+                  .free_bytes = 8192,
+                  .allocated_bytes = 10,
+                  .reserved_bytes = 30,
+                  .total_bytes = 100,
+                  .device = c10::Device("cuda:0"),
+                  .advice = {"a smaller batch size"}};
+  const auto with_view = CoreError::from_code(ErrorCode::out_of_memory, oom.message(), view);
+  EXPECT_NE(with_view, oom);
+  EXPECT_EQ(with_view, CoreError::from_code(ErrorCode::out_of_memory, oom.message(), view));
+  view.reserved_bytes = 31;
+  EXPECT_NE(with_view, CoreError::from_code(ErrorCode::out_of_memory, oom.message(), view));
+
+  // A CUDA allocation failure carries the view inside its CudaInfo.
+  const auto cuda = CoreError::from_code(
+      ErrorCode::out_of_memory, "cudaMalloc",
+      CudaInfo{.code = 2, .name = "cudaErrorMemoryAllocation", .memory = view});
+  ASSERT_NE(cuda.memory_info(), nullptr);
+  EXPECT_EQ(cuda.memory_info()->reserved_bytes, 31u);
+  EXPECT_EQ(CoreError::cuda(2, "cudaErrorMemoryAllocation", "cudaMalloc").memory_info(), nullptr);
+}
+
 TEST(CoreErrorTest, KernelAndCuda) {
   const auto kernel =
       CoreError::kernel_error("nf4 dequantize: block size 48 is not a power of two");

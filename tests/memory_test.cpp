@@ -455,5 +455,97 @@ TEST(OutOfMemoryTest, WithAllocatorViewAddsContextToOutOfMemoryOnly) {
   EXPECT_EQ(with_allocator_view(other, c10::Device(c10::DeviceType::CPU)), other);
 }
 
+TEST(OutOfMemoryTest, WithAllocatorViewFillsTypedFieldsOnTheCpu) {
+  CoreError oom = CoreError::out_of_memory("allocating the activations", 1 << 20, std::nullopt);
+  oom.with_context("in layer 3");
+  const CoreError enriched = with_allocator_view(oom, c10::Device(c10::DeviceType::CPU));
+  EXPECT_EQ(enriched.location().line(), oom.location().line());
+  ASSERT_THAT(enriched.context(), SizeIs(Ge(3u)));
+  EXPECT_EQ(enriched.context()[0], "in layer 3");  // earlier context first, then the view
+  EXPECT_THAT(enriched.context()[1], StartsWith("allocator on cpu:"));
+  const MemoryInfo* memory = enriched.memory_info();
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory->requested_bytes, std::uint64_t{1} << 20);
+  EXPECT_EQ(memory->device, c10::Device(c10::DeviceType::CPU));
+  // The CPU has no caching allocator; the machine's total is known, and its free RAM (not what
+  // a CPU allocation fails against) stays in the human line only.
+  EXPECT_FALSE(memory->allocated_bytes.has_value());
+  EXPECT_FALSE(memory->reserved_bytes.has_value());
+  ASSERT_TRUE(memory->total_bytes.has_value());
+  EXPECT_GT(*memory->total_bytes, 0u);
+  EXPECT_FALSE(memory->free_bytes.has_value());
+  EXPECT_THAT(enriched.context()[1], HasSubstr(" free of "));
+  ASSERT_THAT(memory->advice, SizeIs(Ge(1u)));
+  EXPECT_THAT(memory->advice[0], HasSubstr("smaller batch"));
+  // The human lines and the typed advice say the same.
+  EXPECT_EQ(enriched.context()[2], "try: " + memory->advice[0]);
+}
+
+// A diagnosis with the caching allocator's figures, as a GPU gives them.
+OutOfMemoryDiagnosis fragmented_gpu() {
+  OutOfMemoryDiagnosis d;
+  d.device = c10::Device(c10::DeviceType::CUDA, 1);
+  d.requested_bytes = std::uint64_t{2} << 30;
+  d.allocated_bytes = std::uint64_t{60} << 30;
+  d.reserved_bytes = std::uint64_t{76} << 30;
+  d.reserved_unallocated_bytes = std::uint64_t{16} << 30;
+  d.free_bytes = std::uint64_t{1} << 30;
+  d.total_bytes = std::uint64_t{80} << 30;
+  d.advice = {"a smaller batch size", "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True"};
+  return d;
+}
+
+TEST(OutOfMemoryTest, WithAllocatorViewCarriesAllocatedAndReservedBytes) {
+  const OutOfMemoryDiagnosis d = fragmented_gpu();
+  // The error's own free bytes (read when the allocation failed) win over the later measurement.
+  const CoreError enriched =
+      with_allocator_view(CoreError::out_of_memory("to_tensor", std::nullopt, 12345), d);
+  const MemoryInfo* memory = enriched.memory_info();
+  ASSERT_NE(memory, nullptr);
+  const MemoryInfo expected{.requested_bytes = d.requested_bytes,
+                            .free_bytes = 12345,
+                            .allocated_bytes = d.allocated_bytes,
+                            .reserved_bytes = d.reserved_bytes,
+                            .total_bytes = d.total_bytes,
+                            .device = d.device,
+                            .advice = d.advice};
+  EXPECT_EQ(*memory, expected);
+  EXPECT_EQ(*memory->reserved_bytes - *memory->allocated_bytes, std::uint64_t{16} << 30);
+  ASSERT_THAT(enriched.context(), SizeIs(3u));
+  EXPECT_THAT(enriched.context()[0], HasSubstr("60.00 GiB allocated, 76.00 GiB reserved"));
+  EXPECT_EQ(enriched.context()[2], "try: PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True");
+  // The same view twice gives equal errors (operator== compares the typed fields).
+  EXPECT_EQ(enriched,
+            with_allocator_view(CoreError::out_of_memory("to_tensor", std::nullopt, 12345), d));
+  EXPECT_NE(enriched,
+            with_allocator_view(CoreError::out_of_memory("to_tensor", std::nullopt, 1), d));
+}
+
+TEST(OutOfMemoryTest, WithAllocatorViewFillsTorchAndCudaPayloadsInPlace) {
+  const OutOfMemoryDiagnosis d = fragmented_gpu();
+  const CoreError torch_oom = CoreError::from_code(
+      ErrorCode::out_of_memory, "CUDA out of memory",
+      TorchInfo{"c10::OutOfMemoryError", "CUDA out of memory", std::nullopt, std::nullopt});
+  const CoreError from_torch = with_allocator_view(torch_oom, d);
+  ASSERT_NE(from_torch.torch_info(), nullptr);  // the libtorch payload stays
+  EXPECT_EQ(from_torch.torch_info()->kind, "c10::OutOfMemoryError");
+  ASSERT_NE(from_torch.memory_info(), nullptr);
+  EXPECT_EQ(from_torch.memory_info()->reserved_bytes, d.reserved_bytes);
+  EXPECT_EQ(from_torch.memory_info()->requested_bytes, d.requested_bytes);
+  EXPECT_EQ(from_torch.memory_info()->free_bytes, d.free_bytes);  // a GPU's, read after the failure
+
+  const CoreError cuda_oom = CoreError::cuda(2, "cudaErrorMemoryAllocation", "cudaMalloc");
+  EXPECT_EQ(cuda_oom.memory_info(), nullptr);
+  const CoreError from_cuda = with_allocator_view(cuda_oom, d);
+  ASSERT_NE(from_cuda.cuda_info(), nullptr);
+  EXPECT_EQ(from_cuda.cuda_info()->name, "cudaErrorMemoryAllocation");
+  ASSERT_NE(from_cuda.memory_info(), nullptr);
+  EXPECT_EQ(from_cuda.memory_info()->allocated_bytes, d.allocated_bytes);
+  EXPECT_EQ(from_cuda.memory_info()->advice, d.advice);
+
+  const CoreError kernel = CoreError::cuda(700, "cudaErrorIllegalAddress", "scale");
+  EXPECT_EQ(with_allocator_view(kernel, d), kernel);
+}
+
 }  // namespace
 }  // namespace ai_core

@@ -153,10 +153,29 @@ struct DeviceInfo {
   friend bool operator==(const DeviceInfo&, const DeviceInfo&) = default;
 };
 
-/// Payload of `out_of_memory` (also reachable through a `TorchInfo` for c10::OutOfMemoryError).
+/// Payload of `out_of_memory` (also reachable through a `TorchInfo` for c10::OutOfMemoryError and
+/// a `CudaInfo` for cudaErrorMemoryAllocation). `CoreError::out_of_memory` fills the first two
+/// fields; `with_allocator_view` (<ai_core/memory.hpp>) adds the allocator's view and the advice,
+/// so a caller can act on the figures without parsing the context lines. Every field is optional:
+/// empty means unknown (the CPU has no caching allocator, a driver query may fail). The fields
+/// after the first two have default initializers, so `MemoryInfo{requested, free}` stays valid
+/// (no -Wmissing-field-initializers).
 struct MemoryInfo {
   std::optional<std::uint64_t> requested_bytes;  ///< The size of the failed allocation, if known.
   std::optional<std::uint64_t> free_bytes;       ///< The free memory at the time, if known.
+  /// Bytes in live tensors on the device (torch's caching allocator, `allocated_bytes.current`).
+  std::optional<std::uint64_t> allocated_bytes = std::nullopt;
+  /// Bytes the caching allocator holds from the driver (`reserved_bytes.current`): allocated plus
+  /// cached blocks. A large `reserved_bytes - allocated_bytes` next to a failed request means
+  /// fragmentation (the request fit in no cached block).
+  std::optional<std::uint64_t> reserved_bytes = std::nullopt;
+  /// The device's memory (the driver's total).
+  std::optional<std::uint64_t> total_bytes = std::nullopt;
+  /// The device the figures are of.
+  std::optional<c10::Device> device = std::nullopt;
+  /// What to try, most likely first ("a smaller batch size ...", "PYTORCH_CUDA_ALLOC_CONF=..."),
+  /// one sentence each; empty until `with_allocator_view` fills it.
+  std::vector<std::string> advice = {};
   friend bool operator==(const MemoryInfo&, const MemoryInfo&) = default;
 };
 
@@ -165,6 +184,8 @@ struct MemoryInfo {
 struct CudaInfo {
   int code = 0;      ///< The `cudaError_t` value (700 for cudaErrorIllegalAddress).
   std::string name;  ///< Its name as `cudaGetErrorName` gives it ("cudaErrorIllegalAddress").
+  /// For `out_of_memory`: the allocator's view, once `with_allocator_view` added it.
+  std::optional<MemoryInfo> memory = std::nullopt;
   friend bool operator==(const CudaInfo&, const CudaInfo&) = default;
 };
 
@@ -333,9 +354,10 @@ class AI_CORE_API CoreError {
   [[nodiscard]] const DeviceInfo* device_info() const noexcept {
     return std::get_if<DeviceInfo>(&payload());
   }
-  /// Returns the memory payload (also the one inside a `TorchInfo`), or nullptr.
+  /// Returns the memory payload (also the one inside a `TorchInfo` or a `CudaInfo`), or nullptr.
   [[nodiscard]] const MemoryInfo* memory_info() const noexcept {
     if (const auto* memory = std::get_if<MemoryInfo>(&payload())) return memory;
+    if (const auto* cuda = cuda_info(); cuda != nullptr && cuda->memory) return &*cuda->memory;
     const auto* torch = torch_info();
     return torch != nullptr && torch->memory ? &*torch->memory : nullptr;
   }

@@ -362,9 +362,20 @@ struct OutOfMemoryDiagnosis {
 /// then "try: ..." per advice.
 [[nodiscard]] AI_CORE_API std::vector<std::string> to_lines(const OutOfMemoryDiagnosis& diagnosis);
 
-/// Returns `error` with the allocator's view of `device` and the advice as context lines, when
-/// `error` is an `out_of_memory` error; any other error is returned unchanged. The requested
-/// bytes come from the error's `memory_info()` when it has them.
+/// Returns `error` with the allocator's view of `device` and the advice, when `error` is an
+/// `out_of_memory` error; any other error is returned unchanged. The view is added twice: as
+/// typed fields of the error's `memory_info()` (`allocated_bytes`, `reserved_bytes`,
+/// `total_bytes`, `device`, `advice`, and on a GPU `free_bytes` when the error had none (on the
+/// CPU the machine's free RAM is not what an allocation failed against); inside the
+/// `TorchInfo` or `CudaInfo` when the error carries one, else as its `MemoryInfo`), and as the
+/// human context lines of `to_lines`. The requested bytes come from the error's `memory_info()`
+/// when it has them. The message, location and earlier context lines are kept.
 [[nodiscard]] AI_CORE_API CoreError with_allocator_view(CoreError error, c10::Device device);
+
+/// Returns `error` with `diagnosis` added as `with_allocator_view(error, device)` adds the one it
+/// measures (for a diagnosis made earlier, or figures from elsewhere); `requested_bytes` comes
+/// from the diagnosis when the error has none.
+[[nodiscard]] AI_CORE_API CoreError with_allocator_view(CoreError error,
+                                                        const OutOfMemoryDiagnosis& diagnosis);
 
 }  // namespace ai_core

@@ -544,6 +544,20 @@ TEST(MemoryStatsCudaTest, OutOfMemoryViewNamesAllocatedAndReserved) {
   EXPECT_THAT(error.context()[0], ::testing::HasSubstr(" reserved ("));
   EXPECT_THAT(error.context()[0], ::testing::HasSubstr(" free of "));
   EXPECT_THAT(error.context().back(), ::testing::HasSubstr("gradient checkpointing"));
+  // The same view as typed fields: the 32 MiB tensor above is allocated and reserved.
+  const MemoryInfo* memory = error.memory_info();
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory->requested_bytes, 1ull << 40);
+  EXPECT_EQ(memory->device, kCuda);
+  ASSERT_TRUE(memory->allocated_bytes.has_value());
+  ASSERT_TRUE(memory->reserved_bytes.has_value());
+  EXPECT_GE(*memory->allocated_bytes, std::uint64_t{32} << 20);
+  EXPECT_GE(*memory->reserved_bytes, *memory->allocated_bytes);
+  ASSERT_TRUE(memory->free_bytes.has_value());
+  ASSERT_TRUE(memory->total_bytes.has_value());
+  EXPECT_LE(*memory->free_bytes, *memory->total_bytes);
+  ASSERT_FALSE(memory->advice.empty());
+  EXPECT_THAT(memory->advice.back(), ::testing::HasSubstr("gradient checkpointing"));
 }
 
 }  // namespace

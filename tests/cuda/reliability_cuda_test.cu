@@ -89,6 +89,15 @@ TEST(ReliabilityCudaTest, OneTebibyteOutputIsOutOfMemoryWithRequestedAndFreeByte
   EXPECT_GE(*memory->requested_bytes, kOneTiB) << error.to_string();
   ASSERT_TRUE(memory->free_bytes.has_value()) << error.to_string();
   EXPECT_LT(*memory->free_bytes, kOneTiB) << error.to_string();
+  // The caching allocator's view, as typed fields (with_allocator_view in interop).
+  EXPECT_EQ(memory->device, c10::Device(c10::kCUDA, 0)) << error.to_string();
+  ASSERT_TRUE(memory->allocated_bytes.has_value()) << error.to_string();
+  ASSERT_TRUE(memory->reserved_bytes.has_value()) << error.to_string();
+  EXPECT_GE(*memory->reserved_bytes, *memory->allocated_bytes) << error.to_string();
+  ASSERT_TRUE(memory->total_bytes.has_value()) << error.to_string();
+  EXPECT_LT(*memory->total_bytes, kOneTiB) << error.to_string();
+  ASSERT_FALSE(memory->advice.empty()) << error.to_string();
+  EXPECT_NE(memory->advice.front().find("smaller batch"), std::string::npos) << error.to_string();
   // The error is not sticky: the context and the caching allocator still work.
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);
   expect_allocate_and_compute();
