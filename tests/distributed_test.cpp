@@ -5,9 +5,11 @@
 // init_process_group failing cleanly without a GPU. Every process stops by itself: the workers
 // arm alarm(), the parent kills what is left at its own deadline.
 #include <ai_core/distributed.hpp>
+#include <ai_core/interop.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -635,6 +638,201 @@ TEST(ProcessGroupTest, LocalRankPastTheVisibleGpusIsNamed) {
                     HasMessage("cuda:3"), HasMessage("2 CUDA device(s) are visible")));
 }
 #endif
+
+// --- asynchronous collectives without a GPU ---------------------------------------------------
+// A group without a communicator (detail::make_process_group_without_communicator) runs every
+// argument check of a real one; what passes them fails where NCCL would be needed.
+
+using ai_core::PendingCollective;
+using ai_core::ProcessGroup;
+using ai_core::ReduceOp;
+
+ProcessGroup offline_group(c10::Device device = c10::Device(c10::DeviceType::CPU)) {
+  return ai_core::detail::make_process_group_without_communicator(0, 2, device);
+}
+
+// What a collective that passed its checks returns on a group without a communicator.
+template <class R>
+void expect_reaches_nccl(const R& result, const std::string& op) {
+#if AI_CORE_WITH_CUDA
+  EXPECT_THAT(result, AllOf(HasErrorCode(ErrorCode::communication),
+                            HasMessage("rank 0 of 2: " + op), HasMessage("no NCCL communicator")));
+#else
+  EXPECT_THAT(result, AllOf(HasErrorCode(ErrorCode::not_implemented), HasMessage(op),
+                            HasMessage("without CUDA")));
+#endif
+}
+
+TEST(PendingCollectiveTest, EmptyHandleIsAnErrorNotACrash) {
+  PendingCollective empty;
+  EXPECT_FALSE(empty.valid());
+  EXPECT_FALSE(empty.is_completed());
+  EXPECT_EQ(empty.operation(), "");
+  const auto expected = AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("empty handle"),
+                              HasMessage("default-constructed or moved-from"));
+  EXPECT_THAT(empty.wait(), expected);
+  EXPECT_THAT(empty.wait(), expected);  // Waiting again: the same answer.
+  PendingCollective moved_to(std::move(empty));
+  EXPECT_FALSE(moved_to.valid());
+  EXPECT_THAT(moved_to.wait(), expected);
+  PendingCollective assigned;
+  assigned = std::move(moved_to);  // Resolving an empty handle on assignment does nothing.
+  EXPECT_THAT(assigned.wait(), expected);
+}
+
+TEST(ProcessGroupTest, MovedFromGroupRefusesAsyncCollectives) {
+  ProcessGroup group = offline_group();
+  ProcessGroup other = std::move(group);
+  EXPECT_EQ(other.rank(), 0);
+  EXPECT_EQ(other.world_size(), 2);
+  // NOLINTBEGIN(bugprone-use-after-move): the moved-from state is what is tested.
+  EXPECT_EQ(group.rank(), -1);
+  EXPECT_EQ(group.world_size(), 0);
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  const auto moved_from = [](const std::string& op) {
+    return AllOf(HasErrorCode(ErrorCode::invalid_config),
+                 HasMessage("ProcessGroup::" + op + " on a moved-from ProcessGroup"));
+  };
+  EXPECT_THAT(group.all_reduce_async(t), moved_from("all_reduce_async"));
+  EXPECT_THAT(group.broadcast_async(t), moved_from("broadcast_async"));
+  EXPECT_THAT(group.all_gather_async(t, out), moved_from("all_gather_async"));
+  EXPECT_THAT(group.all_reduce(t), moved_from("all_reduce"));
+  EXPECT_THAT(group.broadcast(t), moved_from("broadcast"));
+  EXPECT_THAT(group.all_gather(t, out), moved_from("all_gather"));
+  EXPECT_THAT(group.barrier(), moved_from("barrier"));
+  auto buffer = ai_core::as_host_buffer(t);
+  auto out_buffer = ai_core::as_host_buffer(out);
+  ASSERT_THAT(buffer, IsOk());
+  ASSERT_THAT(out_buffer, IsOk());
+  EXPECT_THAT(group.all_reduce_async(*buffer), moved_from("all_reduce_async"));
+  EXPECT_THAT(group.broadcast_async(*buffer), moved_from("broadcast_async"));
+  EXPECT_THAT(group.all_gather_async(*buffer, *out_buffer), moved_from("all_gather_async"));
+  EXPECT_THAT(group.shutdown(), IsOk());  // Nothing to shut down.
+  // NOLINTEND(bugprone-use-after-move)
+}
+
+TEST(ProcessGroupTest, AsyncCollectivesCheckTheirArguments) {
+  ProcessGroup group = offline_group();
+  at::Tensor undefined;
+  at::Tensor strided = at::ones({4, 4}).t();
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+
+  EXPECT_THAT(group.all_reduce_async(undefined),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("rank 0 of 2: all_reduce: tensor 'tensor' is undefined")));
+  EXPECT_THAT(group.all_reduce_async(strided),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("tensor 'tensor' is not contiguous: expected a contiguous tensor")));
+  EXPECT_THAT(group.all_reduce_async(t, static_cast<ReduceOp>(9)),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("ReduceOp has the value 9"),
+                    HasMessage("expected sum, product, min, max or avg")));
+  EXPECT_THAT(group.broadcast_async(undefined),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("rank 0 of 2: broadcast: tensor 'tensor' is undefined")));
+  EXPECT_THAT(group.broadcast_async(strided),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("not contiguous")));
+  for (const int root : {-1, 2}) {
+    EXPECT_THAT(group.broadcast_async(t, root),
+                AllOf(HasErrorCode(ErrorCode::invalid_config),
+                      HasMessage("root " + std::to_string(root) + " is not a rank"),
+                      HasMessage("expected 0 <= root < 2")));
+  }
+  EXPECT_THAT(group.all_gather_async(undefined, out),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("tensor 'input'")));
+  EXPECT_THAT(group.all_gather_async(t, undefined),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("tensor 'output'")));
+  EXPECT_THAT(group.all_gather_async(strided, out),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("not contiguous")));
+  at::Tensor wrong_dtype = at::empty({8}, at::kDouble);
+  EXPECT_THAT(group.all_gather_async(t, wrong_dtype),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("output dtype Double differs from input dtype Float")));
+  at::Tensor wrong_size = at::empty({6});
+  EXPECT_THAT(group.all_gather_async(t, wrong_size),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("output has 6 elements"),
+                    HasMessage("world_size * input.numel() = 8")));
+
+  // The blocking collectives run the same checks (one code path).
+  EXPECT_THAT(group.all_reduce(strided),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("not contiguous")));
+  EXPECT_THAT(group.all_reduce(t, static_cast<ReduceOp>(200)),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("value 200")));
+  EXPECT_THAT(group.broadcast(t, 5),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("root 5 is not a rank")));
+  EXPECT_THAT(group.all_gather(t, wrong_size),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("output has 6 elements")));
+
+  // Buffers: a strided view is refused before anything else.
+  auto strided_buffer = ai_core::as_host_buffer(strided, {.contiguity = ai_core::Contiguity::any});
+  ASSERT_THAT(strided_buffer, IsOk());
+  EXPECT_THAT(group.all_reduce_async(*strided_buffer),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("all_reduce: the buffer is not contiguous")));
+  EXPECT_THAT(group.broadcast_async(*strided_buffer),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("broadcast: the buffer is not contiguous")));
+  auto out_buffer = ai_core::as_host_buffer(out);
+  ASSERT_THAT(out_buffer, IsOk());
+  EXPECT_THAT(group.all_gather_async(*strided_buffer, *out_buffer),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("all_gather (input): the buffer is not contiguous")));
+
+  // Arguments that pass every check reach the point where NCCL is needed.
+  expect_reaches_nccl(group.all_reduce_async(t, ReduceOp::max), "all_reduce");
+  expect_reaches_nccl(group.broadcast_async(t, 1), "broadcast");
+  expect_reaches_nccl(group.all_gather_async(t, out), "all_gather");
+  auto buffer = ai_core::as_host_buffer(t);
+  ASSERT_THAT(buffer, IsOk());
+  expect_reaches_nccl(group.all_reduce_async(*buffer), "all_reduce");
+  expect_reaches_nccl(group.all_gather_async(*buffer, *out_buffer), "all_gather");
+  expect_reaches_nccl(group.all_reduce(t), "all_reduce");
+  expect_reaches_nccl(group.barrier(), "barrier");
+}
+
+TEST(ProcessGroupTest, TensorOnAnotherDeviceIsADeviceMismatch) {
+  // Bound to cuda:0 (nothing touches CUDA); a CPU tensor is on the wrong device.
+  ProcessGroup group = offline_group(c10::Device(c10::DeviceType::CUDA, 0));
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  EXPECT_THAT(group.all_reduce_async(t), AllOf(HasErrorCode(ErrorCode::device_mismatch),
+                                               HasMessage("all_reduce, tensor 'tensor'")));
+  EXPECT_THAT(group.broadcast_async(t), HasErrorCode(ErrorCode::device_mismatch));
+  EXPECT_THAT(group.all_gather_async(t, out), AllOf(HasErrorCode(ErrorCode::device_mismatch),
+                                                    HasMessage("all_gather, tensor 'input'")));
+}
+
+TEST(ProcessGroupTest, ShutDownGroupRefusesAsyncCollectives) {
+  ProcessGroup group = offline_group();
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  ASSERT_THAT(group.shutdown(), IsOk());
+  EXPECT_THAT(group.shutdown(), IsOk());  // Again: nothing to do.
+  const auto shut_down = [](const std::string& op) {
+    return AllOf(HasErrorCode(ErrorCode::communication),
+                 HasMessage("rank 0 of 2: " + op + ": the process group was shut down"));
+  };
+#if AI_CORE_WITH_CUDA
+  EXPECT_THAT(group.all_reduce_async(t), shut_down("all_reduce"));
+  EXPECT_THAT(group.broadcast_async(t), shut_down("broadcast"));
+  EXPECT_THAT(group.all_gather_async(t, out), shut_down("all_gather"));
+  EXPECT_THAT(group.all_reduce(t), shut_down("all_reduce"));
+  EXPECT_THAT(group.barrier(), shut_down("barrier"));
+#else
+  EXPECT_THAT(group.all_reduce_async(t), HasErrorCode(ErrorCode::not_implemented));
+  EXPECT_THAT(group.barrier(), shut_down("barrier"));
+#endif
+  // Bad arguments are still named first.
+  EXPECT_THAT(group.all_reduce_async(t, static_cast<ReduceOp>(9)),
+              HasErrorCode(ErrorCode::invalid_config));
+  // Moving a shut-down group over another shuts the other one down, and keeps refusing.
+  ProcessGroup other = offline_group();
+  other = std::move(group);
+#if AI_CORE_WITH_CUDA
+  EXPECT_THAT(other.all_reduce_async(t), shut_down("all_reduce"));
+#endif
+}
 
 }  // namespace
 
