@@ -414,16 +414,9 @@ struct ProcessGroupShared {
     return {};
   }
 
-  // Aborts the communicators (ncclCommAbort makes stuck kernels return); keeps the first reason.
-  void abort(std::string reason) noexcept {
-    if (aborted.empty()) aborted = std::move(reason);
-#if AI_CORE_WITH_CUDA
-    try {
-      if (backend) backend->abort();
-    } catch (...) {
-    }
-#endif
-  }
+  // Aborts the communicators (ncclCommAbort makes stuck kernels return), once; keeps the first
+  // reason. Defined after PendingCollective::Impl.
+  void abort(std::string reason) noexcept;
 };
 
 struct PendingCollective::Impl {
@@ -436,23 +429,62 @@ struct PendingCollective::Impl {
 #endif
   std::optional<Result<void>> outcome;  // Set once resolved.
   bool observed = false;                // Whether wait() returned the outcome to the caller.
+  bool cut_by_abort = false;            // Unfinished when the group was aborted: a failure.
 };
+
+// Note [collectives cut by an abort]: an aborted communicator ends the kernels of the collectives
+// still queued early, and c10d then no longer checks their communicator for errors, so their Work
+// reads as completed without an exception. Whether each pending collective had finished is
+// therefore recorded before aborting; the unfinished ones fail when resolved.
+void ProcessGroupShared::abort(std::string reason) noexcept {
+  const bool first = aborted.empty();
+  if (first) aborted = std::move(reason);
+#if AI_CORE_WITH_CUDA
+  for (const auto& entry : pending) {
+    const auto collective = entry.lock();
+    if (!collective || collective->outcome || !collective->work) continue;
+    bool finished = false;
+    try {
+      finished = collective->work->isCompleted() && !collective->work->exception();
+    } catch (...) {
+    }
+    if (!finished) collective->cut_by_abort = true;
+  }
+  if (!first) return;
+  try {
+    if (backend) backend->abort();
+  } catch (...) {
+  }
+#endif
+}
 
 namespace {
 
 #if AI_CORE_WITH_CUDA
+std::string watchdog_error(c10d::ErrorType type) {
+  switch (type) {
+    case c10d::ErrorType::SUCCESS: return "none";
+    case c10d::ErrorType::TIMEOUT: return "a collective timed out";
+    case c10d::ErrorType::COMM_ERROR: return "a NCCL error";
+    case c10d::ErrorType::REMOTE_ERROR: return "an error on another rank";
+  }
+  return "error type " + std::to_string(static_cast<int>(type));
+}
+
 // Polls `pending` until the GPU finished it or its deadline passed (Note [bounded waits]).
 Result<void> poll(PendingCollective::Impl& pending) {
   ProcessGroupShared& group = *pending.group;
   const std::string op(pending.op);
   const auto start = Clock::now();
   auto pause = std::chrono::microseconds(0);
+  const auto cut = [&] {
+    return communication(group.who(op) + " did not complete: the process group was aborted (" +
+                         group.aborted + ")");
+  };
+  if (pending.cut_by_abort) return cut();  // Note [collectives cut by an abort].
   try {
     while (!pending.work->isCompleted()) {
-      if (!group.aborted.empty()) {
-        return communication(group.who(op) + " did not complete: the process group was aborted (" +
-                             group.aborted + ")");
-      }
+      if (!group.aborted.empty()) return cut();
       if (Clock::now() >= pending.deadline) {
         group.abort(op + " timed out");
         return communication(group.who(op) + " did not complete within " + seconds(group.timeout) +
@@ -472,6 +504,13 @@ Result<void> poll(PendingCollective::Impl& pending) {
       }
     }
     if (auto error = pending.work->exception()) std::rethrow_exception(error);
+    // c10d's watchdog may have found an error and aborted the communicators itself, which makes
+    // the Work read as completed (Note [collectives cut by an abort]).
+    if (const auto state = group.backend->getError(); state != c10d::ErrorType::SUCCESS) {
+      group.abort(op + " failed");
+      return communication(group.who(op) + " failed: c10d's NCCL watchdog reported an error (" +
+                           watchdog_error(state) + "); the process group is aborted");
+    }
     pending.work->wait();  // Completed: orders the current stream after it, rethrows a late error.
     return {};
   } catch (...) {
@@ -651,11 +690,12 @@ Result<void> ProcessGroup::shutdown() {
   if (state.shut_down) return {};
   // Collectives still pending first, each within its deadline (their handles keep the results):
   // shutting c10d's group down under a collective that never finishes would not return.
-  const auto pending = std::move(state.pending);
-  state.pending.clear();
+  // Iterates a copy: resolving erases from the list, and an abort marks what is still in it.
+  const auto pending = state.pending;
   for (const auto& entry : pending) {
     if (const auto locked = entry.lock()) (void)resolve(*locked);
   }
+  state.pending.clear();
   state.shut_down = true;
 #if AI_CORE_WITH_CUDA
   if (state.backend && state.aborted.empty()) {

@@ -5,13 +5,15 @@
 //   distributed_torchrun_check dead-peer S  rank 1 kills itself after a barrier; rank 0's
 //                                           all_reduce (timeout S seconds) must fail within S + 10
 //   distributed_torchrun_check dead-peer-async S
-//                                           the same with two all_reduce_async: the first wait()
-//                                           fails within S + 10, the second at once (aborted)
+//                                           the same with three all_reduce_async: the first wait()
+//                                           fails within S + 10, the second at once (aborted), the
+//                                           third, destroyed unwaited, logs its error
 //   distributed_torchrun_check bench BYTES  bus bandwidth of an all_reduce of BYTES (f32):
 //                                           pipelined (all_reduce_async) and blocking
 // Prints one line per rank; exit 0 when the rank's check passed.
 #include <ai_core/distributed.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/log.hpp>
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -192,6 +194,9 @@ int dead_peer_async(ai_core::ProcessGroup& group, int timeout_s) {
   if (!p1) return fail(rank, "launch: " + p1.error().to_string());
   auto p2 = group.all_reduce_async(second);
   if (!p2) return fail(rank, "launch: " + p2.error().to_string());
+  at::Tensor third = at::ones({1 << 20}, options);
+  auto p3 = group.all_reduce_async(third);
+  if (!p3) return fail(rank, "launch: " + p3.error().to_string());
   auto r = p1->wait();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -208,6 +213,14 @@ int dead_peer_async(ai_core::ProcessGroup& group, int timeout_s) {
     return fail(rank, "second pending all_reduce_async did not fail with a communication error");
   }
   if (elapsed2 > elapsed + 5) return fail(rank, "second pending wait did not fail at once");
+  // A pending collective destroyed without wait() reports its failure through the logger.
+  {
+    ai_core::LogCapture capture;
+    { auto dropped = std::move(*p3); }
+    if (capture.count("destroyed without wait() failed", ai_core::LogLevel::error) != 1) {
+      return fail(rank, "an unwaited failed PendingCollective logged no error");
+    }
+  }
   return elapsed <= timeout_s + 10 ? 0 : fail(rank, "error came too late");
 }
 
