@@ -506,7 +506,8 @@ Result<void> poll(PendingCollective::Impl& pending) {
     if (auto error = pending.work->exception()) std::rethrow_exception(error);
     // c10d's watchdog may have found an error and aborted the communicators itself, which makes
     // the Work read as completed (Note [collectives cut by an abort]).
-    if (const auto state = group.backend->getError(); state != c10d::ErrorType::SUCCESS) {
+    if (const auto state = group.backend ? group.backend->getError() : c10d::ErrorType::SUCCESS;
+        state != c10d::ErrorType::SUCCESS) {
       group.abort(op + " failed");
       return communication(group.who(op) + " failed: c10d's NCCL watchdog reported an error (" +
                            watchdog_error(state) + "); the process group is aborted");

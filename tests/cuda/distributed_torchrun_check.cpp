@@ -119,8 +119,9 @@ int check_async(ai_core::ProcessGroup& group) {
     auto dropped = group.all_reduce_async(*buffer);
     if (!dropped) return fail(rank, dropped.error().to_string());
   }
-  if (!all_equal(through_buffer, world))
+  if (!all_equal(through_buffer, world)) {
     return fail(rank, "unwaited buffer all_reduce_async value");
+  }
 
   // Ten in flight at once.
   at::Tensor ones = at::ones({n}, options);
@@ -143,8 +144,9 @@ int check_async(ai_core::ProcessGroup& group) {
   if (!outliving) return fail(rank, outliving.error().to_string());
   ai_core::ProcessGroup moved = std::move(group);
   if (auto r = moved.shutdown(); !r) return fail(rank, r.error().to_string());
-  if (auto r = outliving->wait(); !r)
+  if (auto r = outliving->wait(); !r) {
     return fail(rank, "wait after shutdown: " + r.error().to_string());
+  }
   if (!all_equal(late, 2.0 * world)) return fail(rank, "all_reduce_async value across shutdown");
   auto refused = moved.all_reduce_async(late);
   if (refused || refused.error().code() != ai_core::ErrorCode::communication) {
