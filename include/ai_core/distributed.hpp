@@ -247,8 +247,10 @@ make_process_group_without_communicator(int rank, int world_size, c10::Device de
 /// Note [pending collectives]:
 ///   - `wait()` polls until the GPU finished the collective or its deadline passed, with the
 ///     errors of the blocking collectives (which are `*_async` + `wait()`): a `communication`
-///     error naming the rank and the operation, and the group aborted, so that later collectives
-///     and the other pending ones fail at once instead of running into their deadlines.
+///     error naming the rank and the operation, and the group aborted: later collectives fail at
+///     once, and so do the pending ones that had not finished on the GPU when it was aborted
+///     (their results are undefined), instead of running into their deadlines; the ones that
+///     had finished still succeed.
 ///   - Waiting again returns the first wait's result without waiting.
 ///   - A default-constructed or moved-from handle is empty: `wait()` is `invalid_config`.
 ///   - The handle shares the group's state, never points into the `ProcessGroup` object: moving
