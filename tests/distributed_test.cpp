@@ -6,6 +6,7 @@
 // arm alarm(), the parent kills what is left at its own deadline.
 #include <ai_core/distributed.hpp>
 #include <ai_core/interop.hpp>
+#include <ai_core/log.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
@@ -640,23 +641,33 @@ TEST(ProcessGroupTest, LocalRankPastTheVisibleGpusIsNamed) {
 #endif
 
 // --- asynchronous collectives without a GPU ---------------------------------------------------
-// A group without a communicator (detail::make_process_group_without_communicator) runs every
-// argument check of a real one; what passes them fails where NCCL would be needed.
+// A group whose peers never arrive (detail::make_unconnected_process_group) runs every argument
+// check of a real one; a collective that passes them is queued and never runs, so it fails at
+// its deadline exactly as when no other rank calls it.
 
+using ai_core::LogCapture;
+using ai_core::LogLevel;
 using ai_core::PendingCollective;
 using ai_core::ProcessGroup;
 using ai_core::ReduceOp;
 
-ProcessGroup offline_group(c10::Device device = c10::Device(c10::DeviceType::CPU)) {
-  return ai_core::detail::make_process_group_without_communicator(0, 2, device);
+constexpr auto kDeadline = std::chrono::milliseconds(100);
+
+ProcessGroup unconnected_group(c10::Device device = c10::Device(c10::DeviceType::CPU)) {
+  return ai_core::detail::make_unconnected_process_group(0, 2, device, kDeadline);
 }
 
-// What a collective that passed its checks returns on a group without a communicator.
-template <class R>
-void expect_reaches_nccl(const R& result, const std::string& op) {
+// What a collective whose arguments passed the checks gives on an unconnected group.
+void expect_queued_then_timed_out(ai_core::Result<PendingCollective> result,
+                                  const std::string& op) {
 #if AI_CORE_WITH_CUDA
-  EXPECT_THAT(result, AllOf(HasErrorCode(ErrorCode::communication),
-                            HasMessage("rank 0 of 2: " + op), HasMessage("no NCCL communicator")));
+  ASSERT_THAT(result, IsOk()) << op;
+  EXPECT_TRUE(result->valid());
+  EXPECT_EQ(result->operation(), op);
+  EXPECT_THAT(result->wait(),
+              AllOf(HasErrorCode(ErrorCode::communication),
+                    HasMessage("rank 0 of 2: " + op + " did not complete within 100 ms"),
+                    HasMessage("the process group is aborted")));
 #else
   EXPECT_THAT(result, AllOf(HasErrorCode(ErrorCode::not_implemented), HasMessage(op),
                             HasMessage("without CUDA")));
@@ -681,7 +692,7 @@ TEST(PendingCollectiveTest, EmptyHandleIsAnErrorNotACrash) {
 }
 
 TEST(ProcessGroupTest, MovedFromGroupRefusesAsyncCollectives) {
-  ProcessGroup group = offline_group();
+  ProcessGroup group = unconnected_group();
   ProcessGroup other = std::move(group);
   EXPECT_EQ(other.rank(), 0);
   EXPECT_EQ(other.world_size(), 2);
@@ -713,7 +724,7 @@ TEST(ProcessGroupTest, MovedFromGroupRefusesAsyncCollectives) {
 }
 
 TEST(ProcessGroupTest, AsyncCollectivesCheckTheirArguments) {
-  ProcessGroup group = offline_group();
+  ProcessGroup group = unconnected_group();
   at::Tensor undefined;
   at::Tensor strided = at::ones({4, 4}).t();
   at::Tensor t = at::ones({4});
@@ -779,21 +790,22 @@ TEST(ProcessGroupTest, AsyncCollectivesCheckTheirArguments) {
               AllOf(HasErrorCode(ErrorCode::invalid_config),
                     HasMessage("all_gather (input): the buffer is not contiguous")));
 
-  // Arguments that pass every check reach the point where NCCL is needed.
-  expect_reaches_nccl(group.all_reduce_async(t, ReduceOp::max), "all_reduce");
-  expect_reaches_nccl(group.broadcast_async(t, 1), "broadcast");
-  expect_reaches_nccl(group.all_gather_async(t, out), "all_gather");
+  // Arguments that pass every check are queued (each on a fresh group: a timeout aborts one).
   auto buffer = ai_core::as_host_buffer(t);
   ASSERT_THAT(buffer, IsOk());
-  expect_reaches_nccl(group.all_reduce_async(*buffer), "all_reduce");
-  expect_reaches_nccl(group.all_gather_async(*buffer, *out_buffer), "all_gather");
-  expect_reaches_nccl(group.all_reduce(t), "all_reduce");
-  expect_reaches_nccl(group.barrier(), "barrier");
+  expect_queued_then_timed_out(unconnected_group().all_reduce_async(t, ReduceOp::max),
+                               "all_reduce");
+  expect_queued_then_timed_out(unconnected_group().broadcast_async(t, 1), "broadcast");
+  expect_queued_then_timed_out(unconnected_group().all_gather_async(t, out), "all_gather");
+  expect_queued_then_timed_out(unconnected_group().all_reduce_async(*buffer), "all_reduce");
+  expect_queued_then_timed_out(unconnected_group().broadcast_async(*buffer), "broadcast");
+  expect_queued_then_timed_out(unconnected_group().all_gather_async(*buffer, *out_buffer),
+                               "all_gather");
 }
 
 TEST(ProcessGroupTest, TensorOnAnotherDeviceIsADeviceMismatch) {
   // Bound to cuda:0 (nothing touches CUDA); a CPU tensor is on the wrong device.
-  ProcessGroup group = offline_group(c10::Device(c10::DeviceType::CUDA, 0));
+  ProcessGroup group = unconnected_group(c10::Device(c10::DeviceType::CUDA, 0));
   at::Tensor t = at::ones({4});
   at::Tensor out = at::empty({8});
   EXPECT_THAT(group.all_reduce_async(t), AllOf(HasErrorCode(ErrorCode::device_mismatch),
@@ -804,7 +816,7 @@ TEST(ProcessGroupTest, TensorOnAnotherDeviceIsADeviceMismatch) {
 }
 
 TEST(ProcessGroupTest, ShutDownGroupRefusesAsyncCollectives) {
-  ProcessGroup group = offline_group();
+  ProcessGroup group = unconnected_group();
   at::Tensor t = at::ones({4});
   at::Tensor out = at::empty({8});
   ASSERT_THAT(group.shutdown(), IsOk());
@@ -827,12 +839,132 @@ TEST(ProcessGroupTest, ShutDownGroupRefusesAsyncCollectives) {
   EXPECT_THAT(group.all_reduce_async(t, static_cast<ReduceOp>(9)),
               HasErrorCode(ErrorCode::invalid_config));
   // Moving a shut-down group over another shuts the other one down, and keeps refusing.
-  ProcessGroup other = offline_group();
+  ProcessGroup other = unconnected_group();
   other = std::move(group);
 #if AI_CORE_WITH_CUDA
   EXPECT_THAT(other.all_reduce_async(t), shut_down("all_reduce"));
 #endif
 }
+
+#if AI_CORE_WITH_CUDA
+// The lifetime rules of Note [pending collectives], on collectives that never complete.
+
+TEST(PendingCollectiveTest, MissingPeerIsAnErrorAtTheDeadlineAndAbortsTheGroup) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  auto pending = group.all_reduce_async(t);
+  ASSERT_THAT(pending, IsOk());
+  EXPECT_EQ(pending->operation(), "all_reduce");
+  const auto timed_out = AllOf(
+      HasErrorCode(ErrorCode::communication),
+      HasMessage("rank 0 of 2: all_reduce did not complete within 100 ms (a peer died, never "
+                 "called all_reduce, or called another collective); the process group is aborted"));
+  EXPECT_THAT(pending->wait(), timed_out);
+  EXPECT_TRUE(pending->is_completed());
+  EXPECT_THAT(pending->wait(), timed_out);  // Waiting again: the first result, at once.
+  EXPECT_THAT(group.all_reduce_async(t),
+              AllOf(HasErrorCode(ErrorCode::communication),
+                    HasMessage("the process group was aborted earlier (all_reduce timed out)")));
+  EXPECT_THAT(group.barrier(), AllOf(HasErrorCode(ErrorCode::communication),
+                                     HasMessage("rank 0 of 2: barrier: the process group was "
+                                                "aborted earlier (all_reduce timed out)")));
+}
+
+TEST(PendingCollectiveTest, BlockingCollectivesAreAsyncPlusWait) {
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  const auto timed_out = [](const std::string& op) {
+    return AllOf(HasErrorCode(ErrorCode::communication),
+                 HasMessage("rank 0 of 2: " + op + " did not complete within 100 ms"));
+  };
+  EXPECT_THAT(unconnected_group().all_reduce(t), timed_out("all_reduce"));
+  EXPECT_THAT(unconnected_group().broadcast(t), timed_out("broadcast"));
+  EXPECT_THAT(unconnected_group().all_gather(t, out), timed_out("all_gather"));
+  EXPECT_THAT(unconnected_group().barrier(), timed_out("barrier"));
+}
+
+TEST(PendingCollectiveTest, AbortFailsTheOtherPendingCollectivesAtOnce) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  auto first = group.all_reduce_async(t);
+  auto second = group.broadcast_async(t);
+  auto third = group.all_gather_async(t, out);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  ASSERT_THAT(third, IsOk());
+  // Waited out of order: the broadcast's deadline aborts the group ...
+  EXPECT_THAT(second->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                    HasMessage("broadcast did not complete within 100 ms")));
+  // ... and the others, unfinished then, fail naming why.
+  EXPECT_TRUE(first->is_completed());
+  EXPECT_THAT(first->wait(),
+              AllOf(HasErrorCode(ErrorCode::communication),
+                    HasMessage("rank 0 of 2: all_reduce did not complete: the process group was "
+                               "aborted (broadcast timed out)")));
+  EXPECT_THAT(third->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                   HasMessage("all_gather did not complete: the process group "
+                                              "was aborted (broadcast timed out)")));
+}
+
+TEST(PendingCollectiveTest, HandleDestroyedUnwaitedLogsItsFailure) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  LogCapture capture;
+  {
+    auto dropped = group.all_reduce_async(t);
+    ASSERT_THAT(dropped, IsOk());
+  }  // The destructor waits (to the deadline) and logs.
+  EXPECT_EQ(capture.count("a PendingCollective destroyed without wait() failed: communication "
+                          "error: rank 0 of 2: all_reduce did not complete within 100 ms",
+                          LogLevel::error),
+            1U);
+  // A handle whose result was returned by wait() logs nothing when destroyed.
+  ProcessGroup second_group = unconnected_group();
+  {
+    auto waited = second_group.broadcast_async(t);
+    ASSERT_THAT(waited, IsOk());
+    EXPECT_THAT(waited->wait(), HasErrorCode(ErrorCode::communication));
+  }
+  EXPECT_EQ(capture.count("destroyed without wait()"), 1U);
+  // Move-assigning over a pending handle resolves the one it held, as destroying it would.
+  ProcessGroup third_group = unconnected_group();
+  auto held = third_group.all_reduce_async(t);
+  ASSERT_THAT(held, IsOk());
+  *held = PendingCollective();
+  EXPECT_FALSE(held->valid());
+  EXPECT_EQ(capture.count("destroyed without wait() failed", LogLevel::error), 2U);
+}
+
+TEST(PendingCollectiveTest, HandleOutlivesItsMovedAndShutDownGroup) {
+  at::Tensor t = at::ones({4});
+  std::optional<PendingCollective> outliving;
+  {
+    ProcessGroup group = unconnected_group();
+    auto pending = group.all_reduce_async(t);
+    ASSERT_THAT(pending, IsOk());
+    outliving.emplace(std::move(*pending));
+    ProcessGroup moved = std::move(group);  // The handle does not point into the group object.
+    EXPECT_FALSE(outliving->is_completed());
+    // Shutting down waits for the pending collective (to its deadline) and keeps its result.
+    EXPECT_THAT(moved.shutdown(), IsOk());
+    EXPECT_TRUE(outliving->is_completed());
+  }  // The group is gone; the handle still answers.
+  EXPECT_THAT(outliving->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                       HasMessage("all_reduce did not complete within 100 ms")));
+  // A group destroyed with a collective pending resolves it the same way.
+  std::optional<PendingCollective> orphan;
+  {
+    ProcessGroup group = unconnected_group();
+    auto pending = group.broadcast_async(t);
+    ASSERT_THAT(pending, IsOk());
+    orphan.emplace(std::move(*pending));
+  }
+  EXPECT_TRUE(orphan->is_completed());
+  EXPECT_THAT(orphan->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                    HasMessage("broadcast did not complete within 100 ms")));
+}
+#endif
 
 }  // namespace
 

@@ -232,12 +232,13 @@ class ProcessGroup;
 
 namespace detail {
 /// For tests without a GPU only (no stability promise): a `ProcessGroup` of rank `rank` of
-/// `world_size` bound to `device` (any device, CPU included) without a store or a NCCL
-/// communicator. Every member checks its arguments as on a real group; a collective that passes
-/// the checks then fails with `communication` ("no NCCL communicator"), or `not_implemented`
-/// without CUDA. `store()` must not be called on it.
-[[nodiscard]] AI_CORE_DISTRIBUTED_API ProcessGroup
-make_process_group_without_communicator(int rank, int world_size, c10::Device device);
+/// `world_size` bound to `device` (any device, CPU included) whose peers never arrive: no store and
+/// no NCCL communicator. Every member checks its arguments as on a real group; a collective that
+/// passes the checks is queued and never runs, so its `wait()` fails at the deadline (`timeout`
+/// after the launch) exactly as when no other rank calls the collective, and the group is aborted.
+/// Without CUDA the collectives are `not_implemented`. `store()` must not be called on it.
+[[nodiscard]] AI_CORE_DISTRIBUTED_API ProcessGroup make_unconnected_process_group(
+    int rank, int world_size, c10::Device device, std::chrono::milliseconds timeout);
 }  // namespace detail
 
 /// A collective launched by `ProcessGroup::all_reduce_async` (or `broadcast_async`,
@@ -417,8 +418,9 @@ class ProcessGroup {
   explicit ProcessGroup(std::unique_ptr<Impl> impl) noexcept;
   friend Result<ProcessGroup> init_process_group(const DistributedEnv& env,
                                                  const ProcessGroupOptions& options);
-  friend ProcessGroup detail::make_process_group_without_communicator(int rank, int world_size,
-                                                                      c10::Device device);
+  friend ProcessGroup detail::make_unconnected_process_group(int rank, int world_size,
+                                                             c10::Device device,
+                                                             std::chrono::milliseconds timeout);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -550,18 +550,15 @@ Result<std::shared_ptr<PendingCollective::Impl>> launch(
     const std::shared_ptr<ProcessGroupShared>& group, std::string_view op,
     std::vector<at::Tensor> tensors, Start&& start) {
   AI_CORE_TRY(group->usable(op));
-  if (!group->backend) {
-    return communication(group->who(op) +
-                         ": the group has no NCCL communicator (it was made by "
-                         "detail::make_process_group_without_communicator, for tests)");
-  }
   auto pending = std::make_shared<PendingCollective::Impl>();
   pending->group = group;
   pending->op = op;
   pending->deadline = Clock::now() + group->timeout;
   pending->tensors = std::move(tensors);
   try {
-    pending->work = start();
+    // Without a communicator (detail::make_unconnected_process_group) the collective never runs,
+    // as if no peer ever arrived: a c10d Work that never completes.
+    pending->work = group->backend ? start() : c10::make_intrusive<c10d::Work>();
   } catch (...) {
     return communication(group->who(op) +
                          " failed to start: " + describe_exception(std::current_exception()));
@@ -663,7 +660,7 @@ std::string_view PendingCollective::operation() const noexcept {
 // --- ProcessGroup ------------------------------------------------------------------------------
 
 struct ProcessGroup::Impl {
-  std::optional<Store> store;  // Empty only in make_process_group_without_communicator's groups.
+  std::optional<Store> store;  // Empty only in make_unconnected_process_group's groups.
   std::shared_ptr<ProcessGroupShared> state = std::make_shared<ProcessGroupShared>();
 };
 
@@ -851,13 +848,13 @@ Result<void> ProcessGroup::barrier() {
 #endif
 }
 
-ProcessGroup detail::make_process_group_without_communicator(int rank, int world_size,
-                                                             c10::Device device) {
+ProcessGroup detail::make_unconnected_process_group(int rank, int world_size, c10::Device device,
+                                                    std::chrono::milliseconds timeout) {
   auto impl = std::make_unique<ProcessGroup::Impl>();
   impl->state->rank = rank;
   impl->state->world_size = world_size;
   impl->state->device = device;
-  impl->state->timeout = std::chrono::seconds(1);
+  impl->state->timeout = timeout;
   return ProcessGroup(std::move(impl));
 }
 
