@@ -5,9 +5,12 @@
 // init_process_group failing cleanly without a GPU. Every process stops by itself: the workers
 // arm alarm(), the parent kills what is left at its own deadline.
 #include <ai_core/distributed.hpp>
+#include <ai_core/interop.hpp>
+#include <ai_core/log.hpp>
 #include <ai_core/testing/cuda_probe.hpp>
 #include <ai_core/testing/matchers.hpp>
 
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -633,6 +637,332 @@ TEST(ProcessGroupTest, LocalRankPastTheVisibleGpusIsNamed) {
   EXPECT_THAT(ai_core::init_process_group(*env),
               AllOf(HasErrorCode(ErrorCode::device_not_available), HasMessage("LOCAL_RANK=3"),
                     HasMessage("cuda:3"), HasMessage("2 CUDA device(s) are visible")));
+}
+#endif
+
+// --- asynchronous collectives without a GPU ---------------------------------------------------
+// A group whose peers never arrive (detail::make_unconnected_process_group) runs every argument
+// check of a real one; a collective that passes them is queued and never runs, so it fails at
+// its deadline exactly as when no other rank calls it.
+
+using ai_core::LogCapture;
+using ai_core::LogLevel;
+using ai_core::PendingCollective;
+using ai_core::ProcessGroup;
+using ai_core::ReduceOp;
+
+constexpr auto kDeadline = std::chrono::milliseconds(100);
+
+ProcessGroup unconnected_group(c10::Device device = c10::Device(c10::DeviceType::CPU)) {
+  return ai_core::detail::make_unconnected_process_group(0, 2, device, kDeadline);
+}
+
+// What a collective whose arguments passed the checks gives on an unconnected group.
+void expect_queued_then_timed_out(ai_core::Result<PendingCollective> result,
+                                  const std::string& op) {
+#if AI_CORE_WITH_CUDA
+  ASSERT_THAT(result, IsOk()) << op;
+  EXPECT_TRUE(result->valid());
+  EXPECT_EQ(result->operation(), op);
+  EXPECT_THAT(result->wait(),
+              AllOf(HasErrorCode(ErrorCode::communication),
+                    HasMessage("rank 0 of 2: " + op + " did not complete within 100 ms"),
+                    HasMessage("the process group is aborted")));
+#else
+  EXPECT_THAT(result, AllOf(HasErrorCode(ErrorCode::not_implemented), HasMessage(op),
+                            HasMessage("without CUDA")));
+#endif
+}
+
+TEST(PendingCollectiveTest, EmptyHandleIsAnErrorNotACrash) {
+  PendingCollective empty;
+  EXPECT_FALSE(empty.valid());
+  EXPECT_FALSE(empty.is_completed());
+  EXPECT_EQ(empty.operation(), "");
+  const auto expected = AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("empty handle"),
+                              HasMessage("default-constructed or moved-from"));
+  EXPECT_THAT(empty.wait(), expected);
+  EXPECT_THAT(empty.wait(), expected);  // Waiting again: the same answer.
+  PendingCollective moved_to(std::move(empty));
+  EXPECT_FALSE(moved_to.valid());
+  EXPECT_THAT(moved_to.wait(), expected);
+  PendingCollective assigned;
+  assigned = std::move(moved_to);  // Resolving an empty handle on assignment does nothing.
+  EXPECT_THAT(assigned.wait(), expected);
+}
+
+TEST(ProcessGroupTest, MovedFromGroupRefusesAsyncCollectives) {
+  ProcessGroup group = unconnected_group();
+  ProcessGroup other = std::move(group);
+  EXPECT_EQ(other.rank(), 0);
+  EXPECT_EQ(other.world_size(), 2);
+  // NOLINTBEGIN(bugprone-use-after-move): the moved-from state is what is tested.
+  EXPECT_EQ(group.rank(), -1);
+  EXPECT_EQ(group.world_size(), 0);
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  const auto moved_from = [](const std::string& op) {
+    return AllOf(HasErrorCode(ErrorCode::invalid_config),
+                 HasMessage("ProcessGroup::" + op + " on a moved-from ProcessGroup"));
+  };
+  EXPECT_THAT(group.all_reduce_async(t), moved_from("all_reduce_async"));
+  EXPECT_THAT(group.broadcast_async(t), moved_from("broadcast_async"));
+  EXPECT_THAT(group.all_gather_async(t, out), moved_from("all_gather_async"));
+  EXPECT_THAT(group.all_reduce(t), moved_from("all_reduce"));
+  EXPECT_THAT(group.broadcast(t), moved_from("broadcast"));
+  EXPECT_THAT(group.all_gather(t, out), moved_from("all_gather"));
+  EXPECT_THAT(group.barrier(), moved_from("barrier"));
+  auto buffer = ai_core::as_host_buffer(t);
+  auto out_buffer = ai_core::as_host_buffer(out);
+  ASSERT_THAT(buffer, IsOk());
+  ASSERT_THAT(out_buffer, IsOk());
+  EXPECT_THAT(group.all_reduce_async(*buffer), moved_from("all_reduce_async"));
+  EXPECT_THAT(group.broadcast_async(*buffer), moved_from("broadcast_async"));
+  EXPECT_THAT(group.all_gather_async(*buffer, *out_buffer), moved_from("all_gather_async"));
+  EXPECT_THAT(group.shutdown(), IsOk());  // Nothing to shut down.
+  // NOLINTEND(bugprone-use-after-move)
+}
+
+TEST(ProcessGroupTest, AsyncCollectivesCheckTheirArguments) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor undefined;
+  at::Tensor strided = at::ones({4, 4}).t();
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+
+  EXPECT_THAT(group.all_reduce_async(undefined),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("rank 0 of 2: all_reduce: tensor 'tensor' is undefined")));
+  EXPECT_THAT(group.all_reduce_async(strided),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("tensor 'tensor' is not contiguous: expected a contiguous tensor")));
+  EXPECT_THAT(group.all_reduce_async(t, static_cast<ReduceOp>(9)),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("ReduceOp has the value 9"),
+                    HasMessage("expected sum, product, min, max or avg")));
+  EXPECT_THAT(group.broadcast_async(undefined),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("rank 0 of 2: broadcast: tensor 'tensor' is undefined")));
+  EXPECT_THAT(group.broadcast_async(strided),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("not contiguous")));
+  for (const int root : {-1, 2}) {
+    EXPECT_THAT(group.broadcast_async(t, root),
+                AllOf(HasErrorCode(ErrorCode::invalid_config),
+                      HasMessage("root " + std::to_string(root) + " is not a rank"),
+                      HasMessage("expected 0 <= root < 2")));
+  }
+  EXPECT_THAT(group.all_gather_async(undefined, out),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("tensor 'input'")));
+  EXPECT_THAT(group.all_gather_async(t, undefined),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("tensor 'output'")));
+  EXPECT_THAT(group.all_gather_async(strided, out),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("not contiguous")));
+  at::Tensor wrong_dtype = at::empty({8}, at::kDouble);
+  EXPECT_THAT(group.all_gather_async(t, wrong_dtype),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("output dtype Double differs from input dtype Float")));
+  at::Tensor wrong_size = at::empty({6});
+  EXPECT_THAT(group.all_gather_async(t, wrong_size),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("output has 6 elements"),
+                    HasMessage("world_size * input.numel() = 8")));
+
+  // The blocking collectives run the same checks (one code path).
+  EXPECT_THAT(group.all_reduce(strided),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("not contiguous")));
+  EXPECT_THAT(group.all_reduce(t, static_cast<ReduceOp>(200)),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("value 200")));
+  EXPECT_THAT(group.broadcast(t, 5),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("root 5 is not a rank")));
+  EXPECT_THAT(group.all_gather(t, wrong_size),
+              AllOf(HasErrorCode(ErrorCode::invalid_config), HasMessage("output has 6 elements")));
+
+  // Buffers: a strided view is refused before anything else.
+  auto strided_buffer = ai_core::as_host_buffer(strided, {.contiguity = ai_core::Contiguity::any});
+  ASSERT_THAT(strided_buffer, IsOk());
+  EXPECT_THAT(group.all_reduce_async(*strided_buffer),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("all_reduce: the buffer is not contiguous")));
+  EXPECT_THAT(group.broadcast_async(*strided_buffer),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("broadcast: the buffer is not contiguous")));
+  auto out_buffer = ai_core::as_host_buffer(out);
+  ASSERT_THAT(out_buffer, IsOk());
+  EXPECT_THAT(group.all_gather_async(*strided_buffer, *out_buffer),
+              AllOf(HasErrorCode(ErrorCode::invalid_config),
+                    HasMessage("all_gather (input): the buffer is not contiguous")));
+
+  // Arguments that pass every check are queued (each on a fresh group: a timeout aborts one).
+  auto buffer = ai_core::as_host_buffer(t);
+  ASSERT_THAT(buffer, IsOk());
+  expect_queued_then_timed_out(unconnected_group().all_reduce_async(t, ReduceOp::max),
+                               "all_reduce");
+  expect_queued_then_timed_out(unconnected_group().broadcast_async(t, 1), "broadcast");
+  expect_queued_then_timed_out(unconnected_group().all_gather_async(t, out), "all_gather");
+  expect_queued_then_timed_out(unconnected_group().all_reduce_async(*buffer), "all_reduce");
+  expect_queued_then_timed_out(unconnected_group().broadcast_async(*buffer), "broadcast");
+  expect_queued_then_timed_out(unconnected_group().all_gather_async(*buffer, *out_buffer),
+                               "all_gather");
+}
+
+TEST(ProcessGroupTest, TensorOnAnotherDeviceIsADeviceMismatch) {
+  // Bound to cuda:0 (nothing touches CUDA); a CPU tensor is on the wrong device.
+  ProcessGroup group = unconnected_group(c10::Device(c10::DeviceType::CUDA, 0));
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  EXPECT_THAT(group.all_reduce_async(t), AllOf(HasErrorCode(ErrorCode::device_mismatch),
+                                               HasMessage("all_reduce, tensor 'tensor'")));
+  EXPECT_THAT(group.broadcast_async(t), HasErrorCode(ErrorCode::device_mismatch));
+  EXPECT_THAT(group.all_gather_async(t, out), AllOf(HasErrorCode(ErrorCode::device_mismatch),
+                                                    HasMessage("all_gather, tensor 'input'")));
+}
+
+TEST(ProcessGroupTest, ShutDownGroupRefusesAsyncCollectives) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  ASSERT_THAT(group.shutdown(), IsOk());
+  EXPECT_THAT(group.shutdown(), IsOk());  // Again: nothing to do.
+  const auto shut_down = [](const std::string& op) {
+    return AllOf(HasErrorCode(ErrorCode::communication),
+                 HasMessage("rank 0 of 2: " + op + ": the process group was shut down"));
+  };
+#if AI_CORE_WITH_CUDA
+  EXPECT_THAT(group.all_reduce_async(t), shut_down("all_reduce"));
+  EXPECT_THAT(group.broadcast_async(t), shut_down("broadcast"));
+  EXPECT_THAT(group.all_gather_async(t, out), shut_down("all_gather"));
+  EXPECT_THAT(group.all_reduce(t), shut_down("all_reduce"));
+  EXPECT_THAT(group.barrier(), shut_down("barrier"));
+#else
+  EXPECT_THAT(group.all_reduce_async(t), HasErrorCode(ErrorCode::not_implemented));
+  EXPECT_THAT(group.barrier(), shut_down("barrier"));
+#endif
+  // Bad arguments are still named first.
+  EXPECT_THAT(group.all_reduce_async(t, static_cast<ReduceOp>(9)),
+              HasErrorCode(ErrorCode::invalid_config));
+  // Moving a shut-down group over another shuts the other one down, and keeps refusing.
+  ProcessGroup other = unconnected_group();
+  other = std::move(group);
+#if AI_CORE_WITH_CUDA
+  EXPECT_THAT(other.all_reduce_async(t), shut_down("all_reduce"));
+#endif
+}
+
+#if AI_CORE_WITH_CUDA
+// The lifetime rules of Note [pending collectives], on collectives that never complete.
+
+TEST(PendingCollectiveTest, MissingPeerIsAnErrorAtTheDeadlineAndAbortsTheGroup) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  auto pending = group.all_reduce_async(t);
+  ASSERT_THAT(pending, IsOk());
+  EXPECT_EQ(pending->operation(), "all_reduce");
+  const auto timed_out = AllOf(
+      HasErrorCode(ErrorCode::communication),
+      HasMessage("rank 0 of 2: all_reduce did not complete within 100 ms (a peer died, never "
+                 "called all_reduce, or called another collective); the process group is aborted"));
+  EXPECT_THAT(pending->wait(), timed_out);
+  EXPECT_TRUE(pending->is_completed());
+  EXPECT_THAT(pending->wait(), timed_out);  // Waiting again: the first result, at once.
+  EXPECT_THAT(group.all_reduce_async(t),
+              AllOf(HasErrorCode(ErrorCode::communication),
+                    HasMessage("the process group was aborted earlier (all_reduce timed out)")));
+  EXPECT_THAT(group.barrier(), AllOf(HasErrorCode(ErrorCode::communication),
+                                     HasMessage("rank 0 of 2: barrier: the process group was "
+                                                "aborted earlier (all_reduce timed out)")));
+}
+
+TEST(PendingCollectiveTest, BlockingCollectivesAreAsyncPlusWait) {
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  const auto timed_out = [](const std::string& op) {
+    return AllOf(HasErrorCode(ErrorCode::communication),
+                 HasMessage("rank 0 of 2: " + op + " did not complete within 100 ms"));
+  };
+  EXPECT_THAT(unconnected_group().all_reduce(t), timed_out("all_reduce"));
+  EXPECT_THAT(unconnected_group().broadcast(t), timed_out("broadcast"));
+  EXPECT_THAT(unconnected_group().all_gather(t, out), timed_out("all_gather"));
+  EXPECT_THAT(unconnected_group().barrier(), timed_out("barrier"));
+}
+
+TEST(PendingCollectiveTest, AbortFailsTheOtherPendingCollectivesAtOnce) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  at::Tensor out = at::empty({8});
+  auto first = group.all_reduce_async(t);
+  auto second = group.broadcast_async(t);
+  auto third = group.all_gather_async(t, out);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  ASSERT_THAT(third, IsOk());
+  // Waited out of order: the broadcast's deadline aborts the group ...
+  EXPECT_THAT(second->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                    HasMessage("broadcast did not complete within 100 ms")));
+  // ... and the others, unfinished then, fail naming why.
+  EXPECT_TRUE(first->is_completed());
+  EXPECT_THAT(first->wait(),
+              AllOf(HasErrorCode(ErrorCode::communication),
+                    HasMessage("rank 0 of 2: all_reduce did not complete: the process group was "
+                               "aborted (broadcast timed out)")));
+  EXPECT_THAT(third->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                   HasMessage("all_gather did not complete: the process group "
+                                              "was aborted (broadcast timed out)")));
+}
+
+TEST(PendingCollectiveTest, HandleDestroyedUnwaitedLogsItsFailure) {
+  ProcessGroup group = unconnected_group();
+  at::Tensor t = at::ones({4});
+  LogCapture capture;
+  {
+    auto dropped = group.all_reduce_async(t);
+    ASSERT_THAT(dropped, IsOk());
+  }  // The destructor waits (to the deadline) and logs.
+  EXPECT_EQ(capture.count("a PendingCollective destroyed without wait() failed: communication "
+                          "error: rank 0 of 2: all_reduce did not complete within 100 ms",
+                          LogLevel::error),
+            1U);
+  // A handle whose result was returned by wait() logs nothing when destroyed.
+  ProcessGroup second_group = unconnected_group();
+  {
+    auto waited = second_group.broadcast_async(t);
+    ASSERT_THAT(waited, IsOk());
+    EXPECT_THAT(waited->wait(), HasErrorCode(ErrorCode::communication));
+  }
+  EXPECT_EQ(capture.count("destroyed without wait()"), 1U);
+  // Move-assigning over a pending handle resolves the one it held, as destroying it would.
+  ProcessGroup third_group = unconnected_group();
+  auto held = third_group.all_reduce_async(t);
+  ASSERT_THAT(held, IsOk());
+  *held = PendingCollective();
+  EXPECT_FALSE(held->valid());
+  EXPECT_EQ(capture.count("destroyed without wait() failed", LogLevel::error), 2U);
+}
+
+TEST(PendingCollectiveTest, HandleOutlivesItsMovedAndShutDownGroup) {
+  at::Tensor t = at::ones({4});
+  std::optional<PendingCollective> outliving;
+  {
+    ProcessGroup group = unconnected_group();
+    auto pending = group.all_reduce_async(t);
+    ASSERT_THAT(pending, IsOk());
+    outliving.emplace(std::move(*pending));
+    ProcessGroup moved = std::move(group);  // The handle does not point into the group object.
+    EXPECT_FALSE(outliving->is_completed());
+    // Shutting down waits for the pending collective (to its deadline) and keeps its result.
+    EXPECT_THAT(moved.shutdown(), IsOk());
+    EXPECT_TRUE(outliving->is_completed());
+  }  // The group is gone; the handle still answers.
+  EXPECT_THAT(outliving->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                       HasMessage("all_reduce did not complete within 100 ms")));
+  // A group destroyed with a collective pending resolves it the same way.
+  std::optional<PendingCollective> orphan;
+  {
+    ProcessGroup group = unconnected_group();
+    auto pending = group.broadcast_async(t);
+    ASSERT_THAT(pending, IsOk());
+    orphan.emplace(std::move(*pending));
+  }
+  EXPECT_TRUE(orphan->is_completed());
+  EXPECT_THAT(orphan->wait(), AllOf(HasErrorCode(ErrorCode::communication),
+                                    HasMessage("broadcast did not complete within 100 ms")));
 }
 #endif
 

@@ -9,7 +9,8 @@
 //   rendezvous    `Store::connect`: rank 0 serves a TCPStore (unless torchrun's agent store is in
 //                 use), every rank connects and waits until all ranks arrived
 //   collectives   `init_process_group` -> `ProcessGroup`: NCCL bound to the rank's GPU, connected
-//                 eagerly; `all_reduce`, `broadcast`, `all_gather`, `barrier` returning `Result`
+//                 eagerly; `all_reduce`, `broadcast`, `all_gather`, `barrier` returning `Result`;
+//                 `all_reduce_async`, ... returning a `PendingCollective` to `wait()` on
 //
 // Every wait is bounded: a rank that never arrives, a peer that dies or a collective that does not
 // finish is a `communication` error naming the rank, the operation and the timeout. CPU
@@ -229,6 +230,89 @@ struct ProcessGroupOptions {
 
 class ProcessGroup;
 
+namespace detail {
+/// For tests without a GPU only (no stability promise): a `ProcessGroup` of rank `rank` of
+/// `world_size` bound to `device` (any device, CPU included) whose peers never arrive: no store and
+/// no NCCL communicator. Every member checks its arguments as on a real group; a collective that
+/// passes the checks is queued and never runs, so its `wait()` fails at the deadline (`timeout`
+/// after the launch) exactly as when no other rank calls the collective, and the group is aborted.
+/// Without CUDA the collectives are `not_implemented`. `store()` must not be called on it.
+[[nodiscard]] AI_CORE_DISTRIBUTED_API ProcessGroup make_unconnected_process_group(
+    int rank, int world_size, c10::Device device, std::chrono::milliseconds timeout);
+}  // namespace detail
+
+/// A collective launched by `ProcessGroup::all_reduce_async` (or `broadcast_async`,
+/// `all_gather_async`) that this rank has not waited for yet: c10d's `Work` plus the deadline
+/// (launch time + `ProcessGroupOptions::timeout`). Move-only.
+///
+/// Note [pending collectives]:
+///   - `wait()` polls until the GPU finished the collective or its deadline passed, with the
+///     errors of the blocking collectives (which are `*_async` + `wait()`): a `communication`
+///     error naming the rank and the operation, and the group aborted: later collectives fail at
+///     once, and so do the pending ones that had not finished on the GPU when it was aborted
+///     (their results are undefined), instead of running into their deadlines; the ones that
+///     had finished still succeed.
+///   - Waiting again returns the first wait's result without waiting.
+///   - A default-constructed or moved-from handle is empty: `wait()` is `invalid_config`.
+///   - The handle shares the group's state, never points into the `ProcessGroup` object: moving
+///     the group is harmless, and shutting it down (`shutdown()`, its destructor, a move
+///     assignment) first waits for the collectives still pending, each within its deadline, and
+///     keeps their results for their handles' `wait()`.
+///   - Destroying a handle that was never waited waits for it like `wait()` (bounded by the
+///     deadline) and logs a failure through ai_core's logger at error level, since a destructor
+///     cannot return it: an error is never dropped silently, and the caller's stream is ordered
+///     after the collective either way. Call `wait()` to get the error as a `Result`.
+///   - The tensors stay alive until the collective is resolved: the handle holds references to
+///     them (c10d's `Work` stashes them too). A `TensorBufferView` does not own its memory: keep
+///     the buffer alive until `wait()` returned.
+///   - Until `wait()` returned, the tensors belong to NCCL: reading or writing them on a stream is
+///     not ordered after the collective. After a successful `wait()` the device's current stream
+///     (of the waiting thread) is ordered after the collective, as with c10d's `Work::wait()`.
+///   - Thread-compatible together with its group: a group and its handles are used from one thread
+///     at a time.
+///
+/// Example:
+///   std::vector<ai_core::PendingCollective> pending;
+///   for (at::Tensor& grad : grads) {
+///     AI_CORE_ASSIGN_OR_RETURN(auto p, group.all_reduce_async(grad));  // queued, not waited
+///     pending.push_back(std::move(p));
+///   }
+///   for (auto& p : pending) AI_CORE_TRY(p.wait());  // each within its deadline
+class PendingCollective {
+ public:
+  /// Makes an empty handle (nothing to wait for).
+  AI_CORE_DISTRIBUTED_API PendingCollective() noexcept;
+
+  /// Waits until the GPU finished the collective or its deadline passed (Note [pending
+  /// collectives]). Errors: `communication` naming the rank and the operation (a peer died, never
+  /// joined or called another collective; the deadline passed; the group was aborted or failed
+  /// earlier); `invalid_config` on an empty handle. A second call returns the first result.
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<void> wait();
+
+  /// Returns whether `wait()` would return without polling: the collective finished or failed,
+  /// its deadline passed, the group was aborted, or it was waited already. Never blocks; false on
+  /// an empty handle.
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API bool is_completed();
+
+  /// Returns whether the handle holds a collective (launched, waited or not); false when empty.
+  [[nodiscard]] bool valid() const noexcept { return impl_ != nullptr; }
+  /// Returns the operation ("all_reduce", "broadcast", "all_gather"); empty on an empty handle.
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API std::string_view operation() const noexcept;
+
+  AI_CORE_DISTRIBUTED_API PendingCollective(PendingCollective&&) noexcept;
+  /// Resolves the collective this handle held (as the destructor does), then takes `other`'s.
+  AI_CORE_DISTRIBUTED_API PendingCollective& operator=(PendingCollective&& other) noexcept;
+  AI_CORE_DISTRIBUTED_API ~PendingCollective();
+
+  struct Impl;  // src/distributed/: the c10d work, its deadline and the group's shared state.
+
+ private:
+  explicit PendingCollective(std::shared_ptr<Impl> impl) noexcept;
+  friend class ProcessGroup;
+  void finish() noexcept;  // The destructor's bounded wait.
+  std::shared_ptr<Impl> impl_;
+};
+
 /// Starts the NCCL process group of this rank: checks `env` and `options`, checks the GPU
 /// (`options.device`, default `cuda:LOCAL_RANK`) exists, connects the store (`Store::connect`,
 /// every rank arrives), creates `ProcessGroupNCCL` bound to that GPU and connects its communicator
@@ -249,11 +333,14 @@ class ProcessGroup;
     const DistributedEnv& env, const ProcessGroupOptions& options = {});
 
 /// A NCCL process group bound to one GPU: the collectives of the kernel libraries. Move-only; the
-/// destructor shuts the group down (waits for nothing: the collectives already completed).
-/// Collectives are synchronous on the host: each returns when the GPU finished it (so a dead peer
-/// surfaces as an error from the call that waits for it, never as a later hang) and is ordered
-/// after the work already queued on the device's current stream. Tensors must be contiguous,
-/// dense, on `device()`, of the same dtype and size on every rank. Thread-compatible.
+/// destructor shuts the group down (after waiting, each within its deadline, for the collectives
+/// still pending). Every collective is ordered after the work already queued on the device's
+/// current stream. The blocking ones (`all_reduce`, ...) return when the GPU finished (so a dead
+/// peer surfaces as an error from the call that waits for it, never as a later hang); the
+/// `*_async` ones return once it is queued, with a `PendingCollective` to `wait()` on, so that
+/// consecutive collectives run back to back on the GPU. Tensors must be defined, contiguous, on
+/// `device()`, of the same dtype and size on every rank. Thread-compatible (with its pending
+/// collectives).
 ///
 /// Example:
 ///   AI_CORE_ASSIGN_OR_RETURN(auto env, ai_core::DistributedEnv::from_env());
@@ -261,6 +348,27 @@ class ProcessGroup;
 ///   AI_CORE_TRY(group.all_reduce(grad));               // sum over the ranks, in place
 class ProcessGroup {
  public:
+  /// Queues the all-reduce of `all_reduce(tensor, op)` and returns without waiting for it. The
+  /// arguments are checked as by `all_reduce` (errors come back here, nothing is queued); a
+  /// failure of the collective itself comes back from the handle's `wait()`.
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<PendingCollective> all_reduce_async(
+      at::Tensor& tensor, ReduceOp op = ReduceOp::sum);
+  /// `all_reduce_async` of the memory of `buffer` (keep the buffer alive until `wait()`).
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<PendingCollective> all_reduce_async(
+      const TensorBufferView& buffer, ReduceOp op = ReduceOp::sum);
+  /// Queues `broadcast(tensor, root)` and returns without waiting for it.
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<PendingCollective> broadcast_async(
+      at::Tensor& tensor, int root = 0);
+  /// `broadcast_async` of the memory of `buffer` (keep the buffer alive until `wait()`).
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<PendingCollective> broadcast_async(
+      const TensorBufferView& buffer, int root = 0);
+  /// Queues `all_gather(input, output)` and returns without waiting for it.
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<PendingCollective> all_gather_async(
+      const at::Tensor& input, at::Tensor& output);
+  /// `all_gather_async` of buffers (keep both alive until `wait()`).
+  [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<PendingCollective> all_gather_async(
+      const TensorBufferView& input, const TensorBufferView& output);
+
   /// Sums (or `op`) `tensor` over the ranks, in place.
   [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<void> all_reduce(at::Tensor& tensor,
                                                                 ReduceOp op = ReduceOp::sum);
@@ -284,7 +392,10 @@ class ProcessGroup {
   /// Waits until every rank reached the barrier (a NCCL collective on `device()`).
   [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<void> barrier();
 
-  /// Shuts the group down now (the destructor does it otherwise). Later collectives fail.
+  /// Shuts the group down now (the destructor does it otherwise): first waits for the collectives
+  /// still pending (each within its deadline; their results stay with their handles), then
+  /// shuts c10d's group down, or leaves it aborted if one of them failed. Later collectives fail.
+  /// Shutting down again does nothing.
   [[nodiscard]] AI_CORE_DISTRIBUTED_API Result<void> shutdown();
 
   /// Returns this rank.
@@ -301,12 +412,15 @@ class ProcessGroup {
   AI_CORE_DISTRIBUTED_API ProcessGroup& operator=(ProcessGroup&&) noexcept;
   AI_CORE_DISTRIBUTED_API ~ProcessGroup();
 
-  struct Impl;  // src/distributed/: holds the c10d backend.
+  struct Impl;  // src/distributed/: holds the store and the state shared with pending collectives.
 
  private:
   explicit ProcessGroup(std::unique_ptr<Impl> impl) noexcept;
   friend Result<ProcessGroup> init_process_group(const DistributedEnv& env,
                                                  const ProcessGroupOptions& options);
+  friend ProcessGroup detail::make_unconnected_process_group(int rank, int world_size,
+                                                             c10::Device device,
+                                                             std::chrono::milliseconds timeout);
   std::unique_ptr<Impl> impl_;
 };
 

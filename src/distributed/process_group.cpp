@@ -10,9 +10,14 @@
 //   - The rendezvous and `Store::barrier`: every rank sets its own key ("<prefix>/<rank>") and
 //     waits for all of them with the store timeout; on timeout the keys that are missing name the
 //     ranks that never arrived.
-//   - Collectives: the host polls the c10d `Work` until it completed or `timeout` passed; on the
-//     deadline the communicators are aborted (ncclCommAbort makes the stuck kernels return) and the
-//     group refuses further collectives. c10d's watchdog would otherwise end the process
+//   - Collectives: each one's deadline is its launch time + `timeout`. Waiting for it (the
+//     blocking collectives are `*_async` + `PendingCollective::wait`, the handle's destructor, or
+//     `ProcessGroup::shutdown` for the ones still pending) polls the c10d `Work` until it completed
+//     or the deadline passed; then the communicators are aborted (ncclCommAbort makes the stuck
+//     kernels return), the other pending collectives fail at once and the group refuses further
+//     collectives. Shutdown waits for the pending collectives first, because c10d's graceful
+//     shutdown would not return under one that never finishes. c10d's watchdog would otherwise
+//     end the process
 //     (Note [process-group errors] in the header), so init_process_group selects its
 //     "clean up only" mode unless told to keep the environment's.
 //
@@ -54,6 +59,8 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -362,19 +369,20 @@ Result<void> Store::barrier(std::string_view name) {
 
 // --- ProcessGroup ------------------------------------------------------------------------------
 
-struct ProcessGroup::Impl {
-  Store store;
+// The state a group shares with its pending collectives (Note [pending collectives] in the
+// header): a handle keeps it alive, so it never points into a moved or destroyed ProcessGroup.
+struct ProcessGroupShared {
   int rank = 0;
   int world_size = 1;
   c10::Device device{c10::DeviceType::CUDA, 0};
   std::chrono::milliseconds timeout{0};
   bool shut_down = false;
   std::string aborted;  // Why the group was aborted ("" while usable).
+  // The collectives launched and not resolved yet; shutdown() resolves them first.
+  std::vector<std::weak_ptr<PendingCollective::Impl>> pending;
 #if AI_CORE_WITH_CUDA
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> backend;
 #endif
-
-  explicit Impl(Store s) : store(std::move(s)) {}
 
   std::string who(std::string_view op) const {
     return "rank " + std::to_string(rank) + " of " + std::to_string(world_size) + ": " +
@@ -406,65 +414,159 @@ struct ProcessGroup::Impl {
     return {};
   }
 
+  // Aborts the communicators (ncclCommAbort makes stuck kernels return), once; keeps the first
+  // reason. Defined after PendingCollective::Impl.
+  void abort(std::string reason) noexcept;
+};
+
+struct PendingCollective::Impl {
+  std::shared_ptr<ProcessGroupShared> group;
+  std::string_view op;  // A string literal.
+  Clock::time_point deadline;
+  std::vector<at::Tensor> tensors;  // Alive until resolved (c10d's Work stashes them as well).
 #if AI_CORE_WITH_CUDA
-  // Runs one collective and waits for it on the host (Note [bounded waits]).
-  template <class Launch>
-  Result<void> run(std::string_view op, Launch&& launch) {
-    AI_CORE_TRY(usable(op));
-    c10::intrusive_ptr<c10d::Work> work;
+  c10::intrusive_ptr<c10d::Work> work;
+#endif
+  std::optional<Result<void>> outcome;  // Set once resolved.
+  bool observed = false;                // Whether wait() returned the outcome to the caller.
+  bool cut_by_abort = false;            // Unfinished when the group was aborted: a failure.
+};
+
+// Note [collectives cut by an abort]: an aborted communicator ends the kernels of the collectives
+// still queued early, and c10d then no longer checks their communicator for errors, so their Work
+// reads as completed without an exception. Whether each pending collective had finished is
+// therefore recorded before aborting; the unfinished ones fail when resolved.
+void ProcessGroupShared::abort(std::string reason) noexcept {
+  const bool first = aborted.empty();
+  if (first) aborted = std::move(reason);
+#if AI_CORE_WITH_CUDA
+  for (const auto& entry : pending) {
+    const auto collective = entry.lock();
+    if (!collective || collective->outcome || !collective->work) continue;
+    bool finished = false;
     try {
-      work = launch();
+      finished = collective->work->isCompleted() && !collective->work->exception();
     } catch (...) {
-      return communication(who(op) +
-                           " failed to start: " + describe_exception(std::current_exception()));
     }
-    const auto start = Clock::now();
-    const auto deadline = start + timeout;
-    auto pause = std::chrono::microseconds(0);
-    try {
-      while (!work->isCompleted()) {
-        if (Clock::now() >= deadline) {
-          aborted =
-              op == "barrier" ? std::string("barrier timed out") : std::string(op) + " timed out";
-          try {
-            backend->abort();
-          } catch (...) {
-          }
-          return communication(who(op) + " did not complete within " + seconds(timeout) +
-                               " (a peer died, never called " + std::string(op) +
-                               ", or called another collective); the process group is aborted");
-        }
-        // Spin (yielding) through the first milliseconds, so that the next collective is
-        // launched as soon as this one finished (a sleep would leave the GPU idle for its
-        // wake-up latency); then poll every 50 us.
-        if (pause.count() == 0) {
-          std::this_thread::yield();
-          if (Clock::now() - start > std::chrono::milliseconds(50)) {
-            pause = std::chrono::microseconds(50);
-          }
-        } else {
-          std::this_thread::sleep_for(pause);
-        }
-      }
-      if (auto error = work->exception()) std::rethrow_exception(error);
-      work->wait();  // Completed: orders the current stream after it, rethrows a late error.
-      return {};
-    } catch (...) {
-      aborted = std::string(op) + " failed";
-      try {
-        backend->abort();
-      } catch (...) {
-      }
-      return communication(who(op) + " failed: " + describe_exception(std::current_exception()) +
-                           "; the process group is aborted");
-    }
+    if (!finished) collective->cut_by_abort = true;
+  }
+  if (!first) return;
+  try {
+    if (backend) backend->abort();
+  } catch (...) {
   }
 #endif
-};
+}
 
 namespace {
 
 #if AI_CORE_WITH_CUDA
+std::string watchdog_error(c10d::ErrorType type) {
+  switch (type) {
+    case c10d::ErrorType::SUCCESS: return "none";
+    case c10d::ErrorType::TIMEOUT: return "a collective timed out";
+    case c10d::ErrorType::COMM_ERROR: return "a NCCL error";
+    case c10d::ErrorType::REMOTE_ERROR: return "an error on another rank";
+  }
+  return "error type " + std::to_string(static_cast<int>(type));
+}
+
+// Polls `pending` until the GPU finished it or its deadline passed (Note [bounded waits]).
+Result<void> poll(PendingCollective::Impl& pending) {
+  ProcessGroupShared& group = *pending.group;
+  const std::string op(pending.op);
+  const auto start = Clock::now();
+  auto pause = std::chrono::microseconds(0);
+  const auto cut = [&] {
+    return communication(group.who(op) + " did not complete: the process group was aborted (" +
+                         group.aborted + ")");
+  };
+  if (pending.cut_by_abort) return cut();  // Note [collectives cut by an abort].
+  try {
+    while (!pending.work->isCompleted()) {
+      if (!group.aborted.empty()) return cut();
+      if (Clock::now() >= pending.deadline) {
+        group.abort(op + " timed out");
+        return communication(group.who(op) + " did not complete within " + seconds(group.timeout) +
+                             " (a peer died, never called " + op +
+                             ", or called another collective); the process group is aborted");
+      }
+      // Spin (yielding) through the first milliseconds of the wait, so that the caller goes on
+      // as soon as the collective finished (a sleep would add its wake-up latency); then poll
+      // every 50 us.
+      if (pause.count() == 0) {
+        std::this_thread::yield();
+        if (Clock::now() - start > std::chrono::milliseconds(50)) {
+          pause = std::chrono::microseconds(50);
+        }
+      } else {
+        std::this_thread::sleep_for(pause);
+      }
+    }
+    if (auto error = pending.work->exception()) std::rethrow_exception(error);
+    // c10d's watchdog may have found an error and aborted the communicators itself, which makes
+    // the Work read as completed (Note [collectives cut by an abort]).
+    if (const auto state = group.backend ? group.backend->getError() : c10d::ErrorType::SUCCESS;
+        state != c10d::ErrorType::SUCCESS) {
+      group.abort(op + " failed");
+      return communication(group.who(op) + " failed: c10d's NCCL watchdog reported an error (" +
+                           watchdog_error(state) + "); the process group is aborted");
+    }
+    pending.work->wait();  // Completed: orders the current stream after it, rethrows a late error.
+    return {};
+  } catch (...) {
+    group.abort(op + " failed");
+    return communication(group.who(op) +
+                         " failed: " + describe_exception(std::current_exception()) +
+                         "; the process group is aborted");
+  }
+}
+#endif
+
+// Resolves `pending` once: polls it, keeps the result, releases the work and the tensors.
+Result<void> resolve(PendingCollective::Impl& pending) {
+  if (pending.outcome) return *pending.outcome;
+#if AI_CORE_WITH_CUDA
+  Result<void> result = poll(pending);
+  pending.work.reset();
+#else
+  Result<void> result =
+      CoreError::not_implemented(std::string(pending.op) + ": ai_core was built without CUDA");
+#endif
+  pending.tensors.clear();
+  pending.outcome = result;
+  auto& list = pending.group->pending;
+  std::erase_if(list, [&](const std::weak_ptr<PendingCollective::Impl>& entry) {
+    const auto locked = entry.lock();
+    return locked == nullptr || locked.get() == &pending;
+  });
+  return result;
+}
+
+#if AI_CORE_WITH_CUDA
+// Launches one collective (`start` returns c10d's Work) and registers it with the group.
+template <class Start>
+Result<std::shared_ptr<PendingCollective::Impl>> launch(
+    const std::shared_ptr<ProcessGroupShared>& group, std::string_view op,
+    std::vector<at::Tensor> tensors, Start&& start) {
+  AI_CORE_TRY(group->usable(op));
+  auto pending = std::make_shared<PendingCollective::Impl>();
+  pending->group = group;
+  pending->op = op;
+  pending->deadline = Clock::now() + group->timeout;
+  pending->tensors = std::move(tensors);
+  try {
+    // Without a communicator (detail::make_unconnected_process_group) the collective never runs,
+    // as if no peer ever arrived: a c10d Work that never completes.
+    pending->work = group->backend ? start() : c10::make_intrusive<c10d::Work>();
+  } catch (...) {
+    return communication(group->who(op) +
+                         " failed to start: " + describe_exception(std::current_exception()));
+  }
+  group->pending.push_back(pending);
+  return pending;
+}
+
 c10d::ReduceOp to_c10d(ReduceOp op) {
   switch (op) {
     case ReduceOp::sum: return c10d::ReduceOp(c10d::ReduceOp::SUM);
@@ -496,6 +598,72 @@ Result<at::Tensor> buffer_tensor(const TensorBufferView& buffer, std::string_vie
 
 }  // namespace
 
+// --- PendingCollective -------------------------------------------------------------------------
+
+PendingCollective::PendingCollective() noexcept = default;
+PendingCollective::PendingCollective(std::shared_ptr<Impl> impl) noexcept
+    : impl_(std::move(impl)) {}
+PendingCollective::PendingCollective(PendingCollective&&) noexcept = default;
+PendingCollective& PendingCollective::operator=(PendingCollective&& other) noexcept {
+  if (this != &other) {
+    finish();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+PendingCollective::~PendingCollective() { finish(); }
+
+void PendingCollective::finish() noexcept {
+  if (!impl_ || impl_->observed) return;
+  impl_->observed = true;
+  try {
+    const Result<void> result = resolve(*impl_);
+    if (!result) {
+      log(LogLevel::error, "ai_core: a PendingCollective destroyed without wait() failed: " +
+                               result.error().to_string());
+    }
+  } catch (...) {
+    log(LogLevel::error, "ai_core: resolving a PendingCollective destroyed without wait() threw");
+  }
+}
+
+Result<void> PendingCollective::wait() {
+  if (!impl_) {
+    return CoreError::invalid_config(
+        "PendingCollective::wait on an empty handle (default-constructed or moved-from): "
+        "expected one returned by a ProcessGroup *_async collective");
+  }
+  impl_->observed = true;
+  return resolve(*impl_);
+}
+
+bool PendingCollective::is_completed() {
+  if (!impl_) return false;
+  if (impl_->outcome || !impl_->group->aborted.empty() || Clock::now() >= impl_->deadline) {
+    return true;
+  }
+#if AI_CORE_WITH_CUDA
+  try {
+    return impl_->work->isCompleted();
+  } catch (...) {
+    return true;  // wait() reports the error.
+  }
+#else
+  return true;
+#endif
+}
+
+std::string_view PendingCollective::operation() const noexcept {
+  return impl_ ? impl_->op : std::string_view();
+}
+
+// --- ProcessGroup ------------------------------------------------------------------------------
+
+struct ProcessGroup::Impl {
+  std::optional<Store> store;  // Empty only in make_unconnected_process_group's groups.
+  std::shared_ptr<ProcessGroupShared> state = std::make_shared<ProcessGroupShared>();
+};
+
 ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 ProcessGroup::ProcessGroup(ProcessGroup&&) noexcept = default;
 ProcessGroup& ProcessGroup::operator=(ProcessGroup&& other) noexcept {
@@ -507,45 +675,68 @@ ProcessGroup& ProcessGroup::operator=(ProcessGroup&& other) noexcept {
 }
 ProcessGroup::~ProcessGroup() { (void)shutdown(); }
 
-int ProcessGroup::rank() const noexcept { return impl_ ? impl_->rank : -1; }
-int ProcessGroup::world_size() const noexcept { return impl_ ? impl_->world_size : 0; }
+int ProcessGroup::rank() const noexcept { return impl_ ? impl_->state->rank : -1; }
+int ProcessGroup::world_size() const noexcept { return impl_ ? impl_->state->world_size : 0; }
 c10::Device ProcessGroup::device() const noexcept {
-  return impl_ ? impl_->device : c10::Device(c10::DeviceType::CPU);
+  return impl_ ? impl_->state->device : c10::Device(c10::DeviceType::CPU);
 }
-Store& ProcessGroup::store() noexcept { return impl_->store; }
+Store& ProcessGroup::store() noexcept { return *impl_->store; }
 
 Result<void> ProcessGroup::shutdown() {
-  if (!impl_ || impl_->shut_down) return {};
-  impl_->shut_down = true;
+  if (!impl_) return {};
+  ProcessGroupShared& state = *impl_->state;
+  if (state.shut_down) return {};
+  // Collectives still pending first, each within its deadline (their handles keep the results):
+  // shutting c10d's group down under a collective that never finishes would not return.
+  // Iterates a copy: resolving erases from the list, and an abort marks what is still in it.
+  const auto pending = state.pending;
+  for (const auto& entry : pending) {
+    if (const auto locked = entry.lock()) (void)resolve(*locked);
+  }
+  state.pending.clear();
+  state.shut_down = true;
 #if AI_CORE_WITH_CUDA
-  if (impl_->backend && impl_->aborted.empty()) {
+  if (state.backend && state.aborted.empty()) {
     try {
-      impl_->backend->shutdown();
+      state.backend->shutdown();
     } catch (...) {
-      impl_->backend.reset();
-      return communication(impl_->who("shutdown") +
+      state.backend.reset();
+      return communication(state.who("shutdown") +
                            " failed: " + describe_exception(std::current_exception()));
     }
   }
-  impl_->backend.reset();
+  state.backend.reset();
 #endif
   return {};
 }
 
-Result<void> ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
-  if (!impl_) return moved_from("ProcessGroup", "all_reduce");
+Result<PendingCollective> ProcessGroup::all_reduce_async(at::Tensor& tensor, ReduceOp op) {
+  if (!impl_) return moved_from("ProcessGroup", "all_reduce_async");
   AI_CORE_TRY(check_op(op));
-  AI_CORE_TRY(impl_->check_tensor(tensor, "all_reduce", "tensor"));
+  AI_CORE_TRY(impl_->state->check_tensor(tensor, "all_reduce", "tensor"));
 #if AI_CORE_WITH_CUDA
-  return impl_->run("all_reduce", [&] {
-    std::vector<at::Tensor> tensors{tensor};
-    c10d::AllreduceOptions options;
-    options.reduceOp = to_c10d(op);
-    return impl_->backend->allreduce(tensors, options);
-  });
+  AI_CORE_ASSIGN_OR_RETURN(auto pending, launch(impl_->state, "all_reduce", {tensor}, [&] {
+                             std::vector<at::Tensor> tensors{tensor};
+                             c10d::AllreduceOptions options;
+                             options.reduceOp = to_c10d(op);
+                             return impl_->state->backend->allreduce(tensors, options);
+                           }));
+  return PendingCollective(std::move(pending));
 #else
   return CoreError::not_implemented("all_reduce: ai_core was built without CUDA");
 #endif
+}
+
+Result<PendingCollective> ProcessGroup::all_reduce_async(const TensorBufferView& buffer,
+                                                         ReduceOp op) {
+  AI_CORE_ASSIGN_OR_RETURN(at::Tensor tensor, buffer_tensor(buffer, "all_reduce"));
+  return all_reduce_async(tensor, op);
+}
+
+Result<void> ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
+  if (!impl_) return moved_from("ProcessGroup", "all_reduce");
+  AI_CORE_ASSIGN_OR_RETURN(PendingCollective pending, all_reduce_async(tensor, op));
+  return pending.wait();
 }
 
 Result<void> ProcessGroup::all_reduce(const TensorBufferView& buffer, ReduceOp op) {
@@ -553,24 +744,37 @@ Result<void> ProcessGroup::all_reduce(const TensorBufferView& buffer, ReduceOp o
   return all_reduce(tensor, op);
 }
 
-Result<void> ProcessGroup::broadcast(at::Tensor& tensor, int root) {
-  if (!impl_) return moved_from("ProcessGroup", "broadcast");
-  if (root < 0 || root >= impl_->world_size) {
-    return CoreError::invalid_config(impl_->who("broadcast") + ": root " + std::to_string(root) +
+Result<PendingCollective> ProcessGroup::broadcast_async(at::Tensor& tensor, int root) {
+  if (!impl_) return moved_from("ProcessGroup", "broadcast_async");
+  const ProcessGroupShared& state = *impl_->state;
+  if (root < 0 || root >= state.world_size) {
+    return CoreError::invalid_config(state.who("broadcast") + ": root " + std::to_string(root) +
                                      " is not a rank: expected 0 <= root < " +
-                                     std::to_string(impl_->world_size));
+                                     std::to_string(state.world_size));
   }
-  AI_CORE_TRY(impl_->check_tensor(tensor, "broadcast", "tensor"));
+  AI_CORE_TRY(state.check_tensor(tensor, "broadcast", "tensor"));
 #if AI_CORE_WITH_CUDA
-  return impl_->run("broadcast", [&] {
-    std::vector<at::Tensor> tensors{tensor};
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    return impl_->backend->broadcast(tensors, options);
-  });
+  AI_CORE_ASSIGN_OR_RETURN(auto pending, launch(impl_->state, "broadcast", {tensor}, [&] {
+                             std::vector<at::Tensor> tensors{tensor};
+                             c10d::BroadcastOptions options;
+                             options.rootRank = root;
+                             return impl_->state->backend->broadcast(tensors, options);
+                           }));
+  return PendingCollective(std::move(pending));
 #else
   return CoreError::not_implemented("broadcast: ai_core was built without CUDA");
 #endif
+}
+
+Result<PendingCollective> ProcessGroup::broadcast_async(const TensorBufferView& buffer, int root) {
+  AI_CORE_ASSIGN_OR_RETURN(at::Tensor tensor, buffer_tensor(buffer, "broadcast"));
+  return broadcast_async(tensor, root);
+}
+
+Result<void> ProcessGroup::broadcast(at::Tensor& tensor, int root) {
+  if (!impl_) return moved_from("ProcessGroup", "broadcast");
+  AI_CORE_ASSIGN_OR_RETURN(PendingCollective pending, broadcast_async(tensor, root));
+  return pending.wait();
 }
 
 Result<void> ProcessGroup::broadcast(const TensorBufferView& buffer, int root) {
@@ -578,31 +782,48 @@ Result<void> ProcessGroup::broadcast(const TensorBufferView& buffer, int root) {
   return broadcast(tensor, root);
 }
 
-Result<void> ProcessGroup::all_gather(const at::Tensor& input, at::Tensor& output) {
-  if (!impl_) return moved_from("ProcessGroup", "all_gather");
-  AI_CORE_TRY(impl_->check_tensor(input, "all_gather", "input"));
-  AI_CORE_TRY(impl_->check_tensor(output, "all_gather", "output"));
+Result<PendingCollective> ProcessGroup::all_gather_async(const at::Tensor& input,
+                                                         at::Tensor& output) {
+  if (!impl_) return moved_from("ProcessGroup", "all_gather_async");
+  const ProcessGroupShared& state = *impl_->state;
+  AI_CORE_TRY(state.check_tensor(input, "all_gather", "input"));
+  AI_CORE_TRY(state.check_tensor(output, "all_gather", "output"));
   if (output.scalar_type() != input.scalar_type()) {
-    return CoreError::invalid_config(impl_->who("all_gather") + ": output dtype " +
+    return CoreError::invalid_config(state.who("all_gather") + ": output dtype " +
                                      std::string(c10::toString(output.scalar_type())) +
                                      " differs from input dtype " +
                                      std::string(c10::toString(input.scalar_type())));
   }
-  if (output.numel() != input.numel() * impl_->world_size) {
-    return CoreError::invalid_config(impl_->who("all_gather") + ": output has " +
+  if (output.numel() != input.numel() * state.world_size) {
+    return CoreError::invalid_config(state.who("all_gather") + ": output has " +
                                      std::to_string(output.numel()) +
                                      " elements: expected world_size * input.numel() = " +
-                                     std::to_string(input.numel() * impl_->world_size));
+                                     std::to_string(input.numel() * state.world_size));
   }
 #if AI_CORE_WITH_CUDA
-  return impl_->run("all_gather", [&] {
-    at::Tensor in = input;
-    at::Tensor out = output;
-    return impl_->backend->_allgather_base(out, in, c10d::AllgatherOptions{});
-  });
+  AI_CORE_ASSIGN_OR_RETURN(auto pending, launch(impl_->state, "all_gather", {input, output}, [&] {
+                             at::Tensor in = input;
+                             at::Tensor out = output;
+                             return impl_->state->backend->_allgather_base(
+                                 out, in, c10d::AllgatherOptions{});
+                           }));
+  return PendingCollective(std::move(pending));
 #else
   return CoreError::not_implemented("all_gather: ai_core was built without CUDA");
 #endif
+}
+
+Result<PendingCollective> ProcessGroup::all_gather_async(const TensorBufferView& input,
+                                                         const TensorBufferView& output) {
+  AI_CORE_ASSIGN_OR_RETURN(at::Tensor in, buffer_tensor(input, "all_gather (input)"));
+  AI_CORE_ASSIGN_OR_RETURN(at::Tensor out, buffer_tensor(output, "all_gather (output)"));
+  return all_gather_async(in, out);
+}
+
+Result<void> ProcessGroup::all_gather(const at::Tensor& input, at::Tensor& output) {
+  if (!impl_) return moved_from("ProcessGroup", "all_gather");
+  AI_CORE_ASSIGN_OR_RETURN(PendingCollective pending, all_gather_async(input, output));
+  return pending.wait();
 }
 
 Result<void> ProcessGroup::all_gather(const TensorBufferView& input,
@@ -615,14 +836,26 @@ Result<void> ProcessGroup::all_gather(const TensorBufferView& input,
 Result<void> ProcessGroup::barrier() {
   if (!impl_) return moved_from("ProcessGroup", "barrier");
 #if AI_CORE_WITH_CUDA
-  return impl_->run("barrier", [&] {
-    c10d::BarrierOptions options;
-    options.device = impl_->device;
-    return impl_->backend->barrier(options);
-  });
+  AI_CORE_ASSIGN_OR_RETURN(auto pending, launch(impl_->state, "barrier", {}, [&] {
+                             c10d::BarrierOptions options;
+                             options.device = impl_->state->device;
+                             return impl_->state->backend->barrier(options);
+                           }));
+  return PendingCollective(std::move(pending)).wait();
 #else
+  AI_CORE_TRY(impl_->state->usable("barrier"));
   return CoreError::not_implemented("barrier: ai_core was built without CUDA");
 #endif
+}
+
+ProcessGroup detail::make_unconnected_process_group(int rank, int world_size, c10::Device device,
+                                                    std::chrono::milliseconds timeout) {
+  auto impl = std::make_unique<ProcessGroup::Impl>();
+  impl->state->rank = rank;
+  impl->state->world_size = world_size;
+  impl->state->device = device;
+  impl->state->timeout = timeout;
+  return ProcessGroup(std::move(impl));
 }
 
 // --- init_process_group ------------------------------------------------------------------------
@@ -691,11 +924,13 @@ Result<ProcessGroup> init_process_group(const DistributedEnv& env,
   }
 
   AI_CORE_ASSIGN_OR_RETURN(Store store, Store::connect(env, options.store), "init_process_group");
-  auto impl = std::make_unique<ProcessGroup::Impl>(std::move(store));
-  impl->rank = env.rank;
-  impl->world_size = env.world_size;
-  impl->device = device;
-  impl->timeout = options.timeout;
+  auto impl = std::make_unique<ProcessGroup::Impl>();
+  impl->store.emplace(std::move(store));
+  ProcessGroupShared& state = *impl->state;
+  state.rank = env.rank;
+  state.world_size = env.world_size;
+  state.device = device;
+  state.timeout = options.timeout;
   try {
     auto nccl_options = c10d::ProcessGroupNCCL::Options::create(options.high_priority_stream);
     // The watchdog's deadline a little after ai_core's, so the caller normally gets ai_core's
@@ -703,12 +938,12 @@ Result<ProcessGroup> init_process_group(const DistributedEnv& env,
     nccl_options->timeout = options.timeout + std::max<std::chrono::milliseconds>(
                                                   std::chrono::seconds(1), options.timeout / 10);
     nccl_options->group_name = "ai_core";
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>(impl->store.impl().prefix + "/nccl/",
-                                                           impl->store.impl().store);
-    impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, env.rank, env.world_size,
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>(impl->store->impl().prefix + "/nccl/",
+                                                           impl->store->impl().store);
+    state.backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, env.rank, env.world_size,
                                                                 nccl_options);
-    impl->backend->setBoundDeviceId(device);
-    impl->backend->eagerConnectSingleDevice(device);
+    state.backend->setBoundDeviceId(device);
+    state.backend->eagerConnectSingleDevice(device);
   } catch (...) {
     return communication("init_process_group: rank " + std::to_string(env.rank) +
                          " could not connect NCCL on " + device.str() + ": " +
