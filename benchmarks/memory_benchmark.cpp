@@ -9,6 +9,7 @@
 //   BM_TorchGetDeviceStats             c10::cuda::CUDACachingAllocator::getDeviceStats (GPU only)
 //   BM_MemoryTracker_ReserveRelease    try_reserve + release, 1 and 8 threads
 //   BM_MutexTracker_ReserveRelease     the same budget behind a mutex, 1 and 8 threads
+//   BM_LockedAddSub_Floor              a bare fetch_add + fetch_sub on one counter (the floor)
 //   BM_MetricsLogger_LogMetric         one JSON Lines record, written through
 //   BM_MetricsLogger_FormatOnly        the same record built, written nowhere
 //   BM_Ofstream_MetricLine             the same line through std::ofstream, flushed
@@ -26,6 +27,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -97,6 +99,17 @@ void BM_MemoryTracker_ReserveRelease(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MemoryTracker_ReserveRelease)->Threads(1)->Threads(8)->UseRealTime();
+
+// The floor of any exact shared budget: one locked add and one locked subtract on one counter,
+// with no limit check and no peak.
+void BM_LockedAddSub_Floor(benchmark::State& state) {
+  static std::atomic<std::uint64_t> counter{0};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(counter.fetch_add(4096, std::memory_order_acquire));
+    counter.fetch_sub(4096, std::memory_order_release);
+  }
+}
+BENCHMARK(BM_LockedAddSub_Floor)->Threads(1)->UseRealTime();
 
 // The bookkeeping a mutex gives: check and add under one lock.
 struct MutexTracker {

@@ -165,7 +165,8 @@ Result<MetricsLogger> MetricsLogger::open_jsonl(const std::string& path, Metrics
     return CoreError::invalid_config(
         "MetricsLogger::open_jsonl: the path is empty; expected a file path");
   }
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (options.truncate ? O_TRUNC : O_APPEND);
+  // Always O_APPEND: each record lands whole at the end even when another process appends too.
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (options.truncate ? O_TRUNC : 0);
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) {
     return CoreError::from_errno(errno,

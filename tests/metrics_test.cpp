@@ -169,6 +169,26 @@ TEST_F(MetricsTest, AppendsByDefaultTruncatesOnRequest) {
   EXPECT_THAT(lines(path("a.jsonl")), SizeIs(1u));
 }
 
+TEST_F(MetricsTest, TwoWritersOfOneFileNeverOverwriteEachOther) {
+  // Two loggers of one file (as two ranks of a job would open it), the first one truncating: every
+  // record lands whole at the end, none over another's.
+  const MetricsOptions quiet{.human_level = LogLevel::off};
+  MetricsOptions truncating = quiet;
+  truncating.truncate = true;
+  AI_CORE_ASSERT_OK_AND_ASSIGN(MetricsLogger first,
+                               MetricsLogger::open_jsonl(path("shared.jsonl"), truncating));
+  AI_CORE_ASSERT_OK_AND_ASSIGN(MetricsLogger second,
+                               MetricsLogger::open_jsonl(path("shared.jsonl"), quiet));
+  AI_CORE_ASSERT_OK(first.log_metric("a", 1.0, 1));
+  AI_CORE_ASSERT_OK(second.log_metric("b", 2.0, 1));
+  AI_CORE_ASSERT_OK(first.log_metric("a", 3.0, 2));
+  const auto written = lines(path("shared.jsonl"));
+  ASSERT_THAT(written, SizeIs(3u));
+  EXPECT_THAT(written[0], HasSubstr(R"("name":"a","step":1,"value":1})"));
+  EXPECT_THAT(written[1], HasSubstr(R"("name":"b","step":1,"value":2})"));
+  EXPECT_THAT(written[2], HasSubstr(R"("name":"a","step":2,"value":3})"));
+}
+
 TEST_F(MetricsTest, HumanOnlyAndSilentLoggers) {
   LogCapture capture;
   MetricsLogger human = MetricsLogger::human_only();

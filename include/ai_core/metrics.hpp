@@ -47,8 +47,9 @@ struct TrainingStep {
 struct MetricsOptions {
   /// The level of the human line each record sends to the ai_core logger (`off`: none).
   LogLevel human_level = LogLevel::info;
-  /// Whether `open_jsonl` empties an existing file (false: appends, so a resumed run continues
-  /// the same file).
+  /// Whether `open_jsonl` empties an existing file (false: keeps it, so a resumed run continues
+  /// the same file). Records are appended either way (`O_APPEND`), so loggers of one file in
+  /// several processes never write over each other's records.
   bool truncate = false;
 };
 
