@@ -423,9 +423,10 @@ TEST(OutOfMemoryTest, DiagnosisAlwaysAdvisesAndMeasures) {
   EXPECT_THAT(gpu.advice, Contains(HasSubstr("gradient checkpointing")));
 }
 
-TEST(OutOfMemoryTest, LinesShowAllocatedAgainstReservedAndExpandableSegments) {
+// A diagnosis with the caching allocator's figures, as a GPU gives them.
+OutOfMemoryDiagnosis fragmented_gpu() {
   OutOfMemoryDiagnosis d;
-  d.device = c10::Device(c10::DeviceType::CUDA, 0);
+  d.device = c10::Device(c10::DeviceType::CUDA, 1);
   d.requested_bytes = std::uint64_t{2} << 30;
   d.allocated_bytes = std::uint64_t{60} << 30;
   d.reserved_bytes = std::uint64_t{76} << 30;
@@ -433,10 +434,15 @@ TEST(OutOfMemoryTest, LinesShowAllocatedAgainstReservedAndExpandableSegments) {
   d.free_bytes = std::uint64_t{1} << 30;
   d.total_bytes = std::uint64_t{80} << 30;
   d.advice = {"a smaller batch size", "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True"};
+  return d;
+}
+
+TEST(OutOfMemoryTest, LinesShowAllocatedAgainstReservedAndExpandableSegments) {
+  const OutOfMemoryDiagnosis d = fragmented_gpu();
   const auto lines = to_lines(d);
   ASSERT_THAT(lines, SizeIs(3u));
   EXPECT_EQ(lines[0],
-            "allocator on cuda:0: 2.00 GiB requested, 60.00 GiB allocated, 76.00 GiB reserved "
+            "allocator on cuda:1: 2.00 GiB requested, 60.00 GiB allocated, 76.00 GiB reserved "
             "(16.00 GiB reserved but unallocated), 1.00 GiB free of 80.00 GiB");
   EXPECT_EQ(lines[2], "try: PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True");
 }
@@ -479,20 +485,6 @@ TEST(OutOfMemoryTest, WithAllocatorViewFillsTypedFieldsOnTheCpu) {
   EXPECT_THAT(memory->advice[0], HasSubstr("smaller batch"));
   // The human lines and the typed advice say the same.
   EXPECT_EQ(enriched.context()[2], "try: " + memory->advice[0]);
-}
-
-// A diagnosis with the caching allocator's figures, as a GPU gives them.
-OutOfMemoryDiagnosis fragmented_gpu() {
-  OutOfMemoryDiagnosis d;
-  d.device = c10::Device(c10::DeviceType::CUDA, 1);
-  d.requested_bytes = std::uint64_t{2} << 30;
-  d.allocated_bytes = std::uint64_t{60} << 30;
-  d.reserved_bytes = std::uint64_t{76} << 30;
-  d.reserved_unallocated_bytes = std::uint64_t{16} << 30;
-  d.free_bytes = std::uint64_t{1} << 30;
-  d.total_bytes = std::uint64_t{80} << 30;
-  d.advice = {"a smaller batch size", "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True"};
-  return d;
 }
 
 TEST(OutOfMemoryTest, WithAllocatorViewCarriesAllocatedAndReservedBytes) {

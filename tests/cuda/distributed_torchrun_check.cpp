@@ -160,14 +160,21 @@ int check_async(ai_core::ProcessGroup& group) {
   return 0;
 }
 
-int dead_peer(ai_core::ProcessGroup& group, int timeout_s) {
-  const int rank = group.rank();
-  if (auto r = group.barrier(); !r) return fail(rank, r.error().to_string());
-  if (rank == 1) {
+// Both ranks meet at a barrier, then rank 1 SIGKILLs itself: the peer that dies. Returns
+// nonzero (the exit code) when the barrier failed.
+int rank_one_dies(ai_core::ProcessGroup& group) {
+  if (auto r = group.barrier(); !r) return fail(group.rank(), r.error().to_string());
+  if (group.rank() == 1) {
     std::printf("rank 1: killing itself (SIGKILL)\n");
     std::fflush(stdout);
     ::raise(SIGKILL);
   }
+  return 0;
+}
+
+int dead_peer(ai_core::ProcessGroup& group, int timeout_s) {
+  const int rank = group.rank();
+  if (int rc = rank_one_dies(group); rc != 0) return rc;
   at::Tensor t = at::ones({1 << 20}, at::TensorOptions().device(group.device()));
   const auto start = std::chrono::steady_clock::now();
   auto r = group.all_reduce(t);
@@ -182,12 +189,7 @@ int dead_peer(ai_core::ProcessGroup& group, int timeout_s) {
 
 int dead_peer_async(ai_core::ProcessGroup& group, int timeout_s) {
   const int rank = group.rank();
-  if (auto r = group.barrier(); !r) return fail(rank, r.error().to_string());
-  if (rank == 1) {
-    std::printf("rank 1: killing itself (SIGKILL)\n");
-    std::fflush(stdout);
-    ::raise(SIGKILL);
-  }
+  if (int rc = rank_one_dies(group); rc != 0) return rc;
   const auto options = at::TensorOptions().device(group.device());
   at::Tensor first = at::ones({1 << 20}, options);
   at::Tensor second = at::ones({1 << 20}, options);
